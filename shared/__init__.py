@@ -1,0 +1,1 @@
+"""CivicPulse shared package: event contract, settings, storage, topics, reference data, dev stack."""

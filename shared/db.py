@@ -1,0 +1,41 @@
+"""asyncpg pool helpers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import orjson
+
+from shared.settings import PostgresSettings
+
+
+async def _init_connection(connection: asyncpg.Connection[Any]) -> None:
+    for type_name in ("json", "jsonb"):
+        await connection.set_type_codec(
+            type_name, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(settings: PostgresSettings) -> asyncpg.Pool[Any]:
+    """Open a pool whose connections encode and decode JSON with orjson."""
+    pool = await asyncpg.create_pool(
+        settings.pg_dsn.get_secret_value(),
+        min_size=settings.pg_pool_min,
+        max_size=settings.pg_pool_max,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool
+
+
+@asynccontextmanager
+async def pool_lifespan(settings: PostgresSettings) -> AsyncIterator[asyncpg.Pool[Any]]:
+    """A pool for the lifetime of a service."""
+    pool = await create_pool(settings)
+    try:
+        yield pool
+    finally:
+        await pool.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import prometheus_client
 from pythonjsonlogger.json import JsonFormatter
 
 
@@ -21,6 +22,8 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json", service: str = 
         )
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    # `_created` series double every counter's exposition and nobody graphs them.
+    prometheus_client.disable_created_metrics()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

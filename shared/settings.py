@@ -117,7 +117,5 @@ class ServiceSettings(RuntimeSettings, KafkaSettings, TopicSettings):
     @model_validator(mode="after")
     def _no_placeholder_kafka_password(self) -> ServiceSettings:
         if self.kafka_sasl_mechanism:
-            refuse_placeholder(
-                environment=self.environment, name="kafka_sasl_password", value=self.kafka_sasl_password
-            )
+            refuse_placeholder(environment=self.environment, name="kafka_sasl_password", value=self.kafka_sasl_password)
         return self

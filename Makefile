@@ -1,0 +1,47 @@
+# CivicPulse: `make up` starts everything with demo traffic, `make test` runs the whole suite.
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO ?= 1
+PYTEST_ARGS ?=
+
+.PHONY: help bootstrap up down status test test-unit test-integration lint fmt schema clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+bootstrap: ## Install system packages (as root on Debian), the virtualenv and the Kafka jars
+	@bash deploy/bootstrap.sh
+
+up: bootstrap ## Start Kafka, PostgreSQL and the services, with demo traffic (DEMO=0: without)
+	@$(BIN)/civicpulse dev up $(if $(filter 0,$(DEMO)),--no-demo,--demo)
+
+down: ## Stop everything `make up` started
+	@$(BIN)/civicpulse dev down
+
+status: ## Health of each component of the local stack
+	@$(BIN)/civicpulse dev status
+
+test: bootstrap ## The whole suite against real Kafka and PostgreSQL started by the test session
+	@$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: bootstrap ## Pure-logic tests only (no servers)
+	@$(BIN)/pytest -m unit $(PYTEST_ARGS)
+
+test-integration: bootstrap ## Tests against real Kafka and PostgreSQL
+	@$(BIN)/pytest -m "integration or e2e" $(PYTEST_ARGS)
+
+lint: bootstrap ## ruff, ruff format --check, mypy --strict, committed event schema up to date
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+	@$(BIN)/civicpulse schema export --check
+
+fmt: ## Format and auto-fix
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+schema: ## Regenerate the committed JSON Schema of the canonical event
+	@$(BIN)/civicpulse schema export
+
+clean: down ## Stop the stack and remove its state
+	rm -rf .civicpulse

@@ -1,0 +1,81 @@
+"""`civicpulse dev`: the local stack of real Kafka, PostgreSQL and the services, without Docker."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.cli.admin import load_refdata, run_migrations
+from shared.devstack.processes import StartError
+from shared.devstack.stack import DevStack, ServiceProcess
+from shared.settings import KafkaSettings, PostgresSettings, ReferenceDataSettings, TopicSettings
+from shared.topics import ensure_topics
+
+app = typer.Typer(no_args_is_help=True, help=__doc__)
+console = Console()
+SERVICES: list[ServiceProcess] = [
+    ServiceProcess("metrics", ("metrics", "serve"), 8002),
+]
+"""Project processes the stack runs, in start order."""
+DEMO: list[ServiceProcess] = []
+"""Processes that produce demo traffic."""
+
+
+def build_stack() -> DevStack:
+    """The stack with every service that has landed."""
+    return DevStack(services=[*SERVICES, *DEMO])
+
+
+@app.command()
+def up(demo: Annotated[bool, typer.Option(help="Also start demo traffic.")] = True) -> None:
+    """Start Kafka, PostgreSQL, migrations, topics, reference data and the services."""
+    stack = build_stack()
+    try:
+        stack.start_infrastructure(progress=lambda line: console.print(f"[cyan]•[/] {line}"))
+        env = stack.environment()
+        pg = PostgresSettings(pg_dsn=env["CIVICPULSE_PG_DSN"])  # type: ignore[arg-type]
+        applied = asyncio.run(run_migrations(pg))
+        console.print(f"[cyan]•[/] migrations: {len(applied)} applied")
+        reports = asyncio.run(ensure_topics(KafkaSettings(kafka_bootstrap=stack.bootstrap), TopicSettings()))
+        console.print(f"[cyan]•[/] topics: {', '.join(r.name for r in reports)}")
+        units, entries = asyncio.run(load_refdata(pg, ReferenceDataSettings()))
+        console.print(f"[cyan]•[/] reference data: {units} units, {entries} catalogue entries")
+        for service in SERVICES + (DEMO if demo else []):
+            console.print(f"[cyan]•[/] {service.name}: starting")
+            stack.start_service(service)
+    except StartError as exc:
+        console.print(f"[red]start failed:[/] {exc}")
+        sys.exit(1)
+    env_file = stack.write_env_file()
+    console.print("\n[bold green]CivicPulse is up.[/]")
+    _print_status(stack)
+    console.print(f"\nPoint the CLI at it: [bold]source {env_file}[/]   Stop it: [bold]make down[/]")
+
+
+@app.command()
+def down() -> None:
+    """Stop everything `dev up` started."""
+    stopped = build_stack().stop()
+    console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
+
+
+@app.command()
+def status() -> None:
+    """Health of each component."""
+    healthy = _print_status(build_stack())
+    sys.exit(0 if healthy else 1)
+
+
+def _print_status(stack: DevStack) -> bool:
+    table = Table("component", "health", "where")
+    all_ok = True
+    for name, ok, where in stack.status():
+        all_ok &= ok
+        table.add_row(name, "[green]healthy[/]" if ok else "[red]down[/]", where)
+    console.print(table)
+    return all_ok

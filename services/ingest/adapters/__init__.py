@@ -1,0 +1,24 @@
+"""Upstream-format adapters: pure translation of upstream JSON payloads into canonical events."""
+
+from __future__ import annotations
+
+from typing import Final, Protocol
+
+from services.ingest.adapters.common import AdapterContext, AdapterError, Problem, ProcedureInfo
+from services.ingest.adapters.dvcqg import DvcqgAdapter
+from services.ingest.adapters.emc import EmcAdapter
+from shared.events import Event
+
+__all__ = ["ADAPTERS", "Adapter", "AdapterContext", "AdapterError", "Problem", "ProcedureInfo"]
+
+
+class Adapter(Protocol):
+    """Translates one upstream format; raises AdapterError with every problem found."""
+
+    def translate(self, payload: object, *, source: str, context: AdapterContext) -> list[Event]:
+        """Translate a decoded JSON payload sent by `source` into canonical events."""
+        ...
+
+
+ADAPTERS: Final[dict[str, Adapter]] = {"dvcqg": DvcqgAdapter(), "emc": EmcAdapter()}
+"""Adapters by the format name callers use (e.g. in the ingest URL)."""

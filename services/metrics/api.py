@@ -1,0 +1,87 @@
+"""HTTP API of the metrics service: current KPIs and unit rankings, served from the in-memory snapshot."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from services.metrics.core.kpis import KPI_NAMES
+from services.metrics.core.snapshots import KpiSnapshot
+from services.metrics.core.windows import WindowName
+from services.metrics.refresher import SnapshotBoard
+from shared.refdata import UnitLevel
+
+KpiName = Annotated[str, Query(description=f"One of: {', '.join(KPI_NAMES)}", pattern="|".join(KPI_NAMES))]
+
+
+class KpiList(BaseModel):
+    """KPI snapshots matching the query."""
+
+    count: int
+    items: list[KpiSnapshot]
+
+
+class RankedUnit(BaseModel):
+    """One unit's place in a ranking; units without data come last, unranked."""
+
+    rank: int | None
+    unit_code: str
+    unit_level: str
+    ratio: float | None
+    numerator: int
+    denominator: int
+
+
+class Ranking(BaseModel):
+    """Units of one level ordered by a KPI."""
+
+    kpi: str
+    window: str
+    level: str
+    computed_at: datetime | None
+    units: list[RankedUnit]
+
+
+def kpi_router(board: SnapshotBoard) -> APIRouter:
+    """Routes over the board every replica keeps fresh."""
+    router = APIRouter(prefix="/v1", tags=["kpis"])
+
+    @router.get("/kpis")
+    async def list_kpis(
+        kpi: KpiName | None = None,
+        window: WindowName | None = None,
+        unit: Annotated[str | None, Query(max_length=64)] = None,
+        level: UnitLevel | None = None,
+    ) -> KpiList:
+        """Current KPI values, filtered by KPI, window, unit and unit level."""
+        items = [
+            s
+            for s in board.current.values()
+            if (kpi is None or s.kpi == kpi)
+            and (window is None or s.window == window.value)
+            and (unit is None or s.unit_code == unit)
+            and (level is None or s.unit_level == level.value)
+        ]
+        items.sort(key=lambda s: (s.kpi, s.window, s.unit_code))
+        return KpiList(count=len(items), items=items)
+
+    @router.get("/ranking")
+    async def ranking(
+        kpi: KpiName, window: WindowName = WindowName.D30, level: UnitLevel = UnitLevel.DISTRICT
+    ) -> Ranking:
+        """Units of a level ordered by a KPI, best first, with numerators and denominators."""
+        scoped = [s for s in board.current.values() if s.kpi == kpi and s.window == window and s.unit_level == level]
+        with_data = sorted((s for s in scoped if s.ratio is not None), key=lambda s: (-(s.ratio or 0.0), s.unit_code))
+        without = sorted((s for s in scoped if s.ratio is None), key=lambda s: s.unit_code)
+        units = [
+            RankedUnit(rank=i + 1 if s.ratio is not None else None, unit_code=s.unit_code, unit_level=s.unit_level,
+                       ratio=s.ratio, numerator=s.numerator, denominator=s.denominator)
+            for i, s in enumerate([*with_data, *without])
+        ]  # fmt: skip
+        computed = max((s.computed_at for s in scoped), default=None)
+        return Ranking(kpi=kpi, window=window.value, level=level.value, computed_at=computed, units=units)
+
+    return router

@@ -1,0 +1,37 @@
+"""`civicpulse metrics ...`: run the metrics service, print the KPI table."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from services.metrics.settings import MetricsSettings
+from shared.logs import configure_logging
+
+app = typer.Typer(no_args_is_help=True, help="The metrics service.")
+
+
+@app.command()
+def serve() -> None:
+    """Consume events, keep KPIs in PostgreSQL, serve /v1/kpis and /metrics."""
+    from services.metrics.main import create_app
+
+    settings = MetricsSettings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format, service="metrics")
+    uvicorn.run(
+        create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
+    )
+
+
+@app.command()
+def status(
+    unit: Annotated[str, typer.Option(help="Unit code.")] = "HD",
+    window: Annotated[str, typer.Option(help="Window: 1d, 7d, 30d, mtd, qtd, ytd.")] = "30d",
+) -> None:
+    """The current KPI table of a unit, with each target beside its value."""
+    from services.metrics.status import print_status
+
+    asyncio.run(print_status(MetricsSettings(), unit=unit, window=window))

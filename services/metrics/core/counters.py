@@ -1,0 +1,118 @@
+"""What each event adds to the hourly counters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import NamedTuple
+
+from services.metrics.core.windows import bucket_of, vietnam_date
+from shared.events import (
+    SATISFIED_FROM,
+    Channel,
+    DossierCompleted,
+    DossierRated,
+    DossierReceived,
+    Event,
+    FeedbackClosed,
+    ServiceLevel,
+)
+
+COUNTERS: tuple[str, ...] = (
+    "received",
+    "received_online",
+    "received_postal",
+    "received_full_online",
+    "received_online_capable",
+    "received_digitized",
+    "essential_received",
+    "essential_received_online",
+    "completed",
+    "completed_electronic",
+    "completed_with_due",
+    "completed_on_time",
+    "rated",
+    "rated_satisfied",
+    "feedback_closed",
+    "feedback_on_time",
+    "feedback_scored",
+    "feedback_satisfied",
+)
+"""The counter columns of `kpi_counts_hourly`, in order."""
+INDEX = {name: i for i, name in enumerate(COUNTERS)}
+
+
+class CounterKey(NamedTuple):
+    """One row of `kpi_counts_hourly`."""
+
+    bucket: datetime
+    unit_code: str
+    procedure_code: str
+
+
+def increments(event: Event) -> dict[str, int]:
+    """The counters an event adds one to (empty for events that count in no KPI)."""
+    flags: dict[str, bool]
+    match event:
+        case DossierReceived():
+            online = event.channel is Channel.ONLINE
+            flags = {
+                "received": True,
+                "received_online": online,
+                "received_postal": event.channel is Channel.POSTAL,
+                "received_full_online": online and event.service_level is ServiceLevel.FULL_ONLINE,
+                "received_online_capable": event.service_level is not ServiceLevel.OFFLINE,
+                "received_digitized": event.digitized,
+                "essential_received": event.essential,
+                "essential_received_online": event.essential and online,
+            }
+        case DossierCompleted():
+            flags = {
+                "completed": True,
+                "completed_electronic": event.electronic_result,
+                "completed_with_due": event.due_at is not None,
+                # Day granularity: finished any time on or before the due day (Vietnam time) is on time.
+                "completed_on_time": event.due_at is not None
+                and vietnam_date(event.completed_at) <= vietnam_date(event.due_at),
+            }
+        case DossierRated():
+            flags = {"rated": True, "rated_satisfied": event.score >= SATISFIED_FROM}
+        case FeedbackClosed():
+            flags = {
+                "feedback_closed": True,
+                "feedback_on_time": event.on_time,
+                "feedback_scored": event.score is not None,
+                "feedback_satisfied": event.score is not None and event.score >= SATISFIED_FROM,
+            }
+        case _:
+            flags = {}
+    return {name: 1 for name, on in flags.items() if on}
+
+
+def counter_key(event: Event) -> CounterKey:
+    """The row an event's increments go to."""
+    procedure = getattr(event, "procedure_code", "") if not isinstance(event, FeedbackClosed) else ""
+    return CounterKey(bucket_of(event.occurred_at), event.unit_code, procedure)
+
+
+def aggregate(events: Iterable[Event]) -> dict[CounterKey, list[int]]:
+    """Sum the increments of many events per row: one upsert per row instead of one per event."""
+    rows: dict[CounterKey, list[int]] = {}
+    for event in events:
+        adds = increments(event)
+        if not adds:
+            continue
+        row = rows.setdefault(counter_key(event), [0] * len(COUNTERS))
+        for name, value in adds.items():
+            row[INDEX[name]] += value
+    return rows
+
+
+def merge(left: dict[CounterKey, list[int]], right: dict[CounterKey, list[int]]) -> dict[CounterKey, list[int]]:
+    """Add two aggregates (associative and commutative, like the database upsert)."""
+    merged = {key: list(values) for key, values in left.items()}
+    for key, values in right.items():
+        row = merged.setdefault(key, [0] * len(COUNTERS))
+        for i, value in enumerate(values):
+            row[i] += value
+    return merged

@@ -1,0 +1,63 @@
+"""KPI windows: rolling 1d/7d/30d and calendar month/quarter/year to date in Asia/Ho_Chi_Minh time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+HOUR = timedelta(hours=1)
+
+
+class WindowName(StrEnum):
+    """The windows every KPI is computed over."""
+
+    D1 = "1d"
+    D7 = "7d"
+    D30 = "30d"
+    MTD = "mtd"
+    QTD = "qtd"
+    YTD = "ytd"
+
+
+@dataclass(frozen=True, slots=True)
+class WindowBounds:
+    """Hourly buckets `first_bucket <= bucket <= last_bucket` (bucket = event time floored to the hour)."""
+
+    name: WindowName
+    first_bucket: datetime
+    last_bucket: datetime
+
+
+def bucket_of(moment: datetime) -> datetime:
+    """The hourly bucket (UTC) an event time falls in; Vietnam is UTC+7 all year, so hours line up."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def window_bounds(name: WindowName, *, now: datetime) -> WindowBounds:
+    """Buckets of a window ending at now: rolling N days = the current hour and the 24N-1 before it."""
+    last = bucket_of(now)
+    rolling = {WindowName.D1: 1, WindowName.D7: 7, WindowName.D30: 30}
+    if name in rolling:
+        return WindowBounds(name, last - (24 * rolling[name] - 1) * HOUR, last)
+    local = now.astimezone(VIETNAM)
+    if name is WindowName.MTD:
+        start = local.replace(day=1)
+    elif name is WindowName.QTD:
+        start = local.replace(month=3 * ((local.month - 1) // 3) + 1, day=1)
+    else:
+        start = local.replace(month=1, day=1)
+    start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+    return WindowBounds(name, start.astimezone(UTC), last)
+
+
+def all_windows(*, now: datetime) -> list[WindowBounds]:
+    """Bounds of every window at now."""
+    return [window_bounds(name, now=now) for name in WindowName]
+
+
+def vietnam_date(moment: datetime) -> datetime:
+    """Midnight (Vietnam time) of the day a moment falls on."""
+    return moment.astimezone(VIETNAM).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -1,0 +1,195 @@
+"""Keeps KPI snapshots fresh: one leader replica recomputes and publishes them; every replica serves from memory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.metrics import queries, store
+from services.metrics.core.kpis import KpiDefinition
+from services.metrics.core.snapshots import KpiSnapshot
+from services.metrics.settings import MetricsSettings
+from services.metrics.telemetry import PipelineMetrics
+from shared.refdata import load_reference_data
+from shared.refdata.store import sync_reference_data
+
+log = logging.getLogger(__name__)
+Scope = tuple[str, str, str]
+PublishSnapshots = Callable[[Sequence[KpiSnapshot]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class SnapshotBoard:
+    """The current snapshot of every scope and the newest event per source, as this replica knows them."""
+
+    current: dict[Scope, KpiSnapshot] = field(default_factory=dict)
+    source_activity: dict[str, datetime] = field(default_factory=dict)
+    refreshed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    async def replace(self, snapshots: Sequence[KpiSnapshot]) -> None:
+        """Swap in a complete new set and wake whoever waits for a refresh."""
+        self.current = {s.scope: s for s in snapshots}
+        async with self.refreshed:
+            self.refreshed.notify_all()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SnapshotRefresher:
+    """Background task: snapshots on change and on a timer, retention, reference-data refresh."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool[Any],
+        board: SnapshotBoard,
+        definitions: Sequence[KpiDefinition],
+        publish: PublishSnapshots,
+        settings: MetricsSettings,
+        metrics: PipelineMetrics,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self._pool = pool
+        self._board = board
+        self._definitions = definitions
+        self._publish = publish
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._dirty = asyncio.Event()
+        self._refdata_due = True
+        self._leader_connection: Any = None
+        self._next_full = 0.0
+        self._next_prune = 0.0
+        self._next_refdata = 0.0
+
+    @property
+    def is_leader(self) -> bool:
+        return self._leader_connection is not None
+
+    def mark_dirty(self) -> None:
+        """Counts changed: recompute at the next tick."""
+        self._dirty.set()
+
+    def reload_reference_data(self) -> None:
+        """Re-read the reference files at the next tick (SIGHUP)."""
+        self._refdata_due = True
+        self._dirty.set()
+
+    async def run(self) -> None:
+        """Tick until cancelled; a failing tick is logged and retried, never fatal."""
+        try:
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._dirty.wait(), self._settings.metrics_snapshot_interval_s)
+                try:
+                    await self.tick()
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                    log.warning("snapshot tick failed; retrying", exc_info=True)
+                    await self._drop_leadership()
+                    await asyncio.sleep(self._settings.metrics_retry_backoff_s)
+                else:
+                    # Rate-limit recomputation under a steady stream of batches.
+                    await asyncio.sleep(self._settings.metrics_snapshot_interval_s)
+        finally:
+            await self._drop_leadership()
+
+    async def tick(self) -> None:
+        """One round: as leader compute and publish; as follower read what the leader wrote."""
+        await self._try_lead()
+        if not self.is_leader:
+            self._dirty.clear()
+            async with self._pool.acquire() as connection:
+                await self._board.replace(await store.load_snapshots(connection))
+                await self._read_sources(connection)
+            return
+        connection = self._leader_connection
+        monotonic = time.monotonic()
+        if self._refdata_due or monotonic >= self._next_refdata:
+            await self._sync_reference_data(connection)
+            self._next_refdata = monotonic + self._settings.metrics_refdata_refresh_s
+        full = monotonic >= self._next_full
+        if self._dirty.is_set() or full:
+            self._dirty.clear()
+            await self._recompute(connection, full=full)
+            if full:
+                self._next_full = monotonic + self._settings.metrics_full_refresh_interval_s
+        await self._read_sources(connection)
+        if monotonic >= self._next_prune:
+            await self._prune(connection)
+            self._next_prune = monotonic + self._settings.metrics_prune_interval_s
+
+    async def _recompute(self, connection: Any, *, full: bool) -> None:
+        started = time.perf_counter()
+        snapshots = await store.compute_snapshots(connection, now=self._clock(), definitions=self._definitions)
+        previous = self._board.current
+        changed = [s for s in snapshots if s.scope not in previous or not s.same_value(previous[s.scope])]
+        await store.write_snapshots(connection, snapshots if full else changed)
+        try:
+            await self._publish(snapshots if full else changed)
+        except Exception:  # Kafka down: the table is current; republish everything once it is back
+            log.warning("publishing snapshots failed; will republish all", exc_info=True)
+            self._next_full = 0.0
+        await self._board.replace(snapshots)
+        self._metrics.snapshot_seconds.observe(time.perf_counter() - started)
+
+    async def _read_sources(self, connection: Any) -> None:
+        rows = await connection.fetch(queries.SOURCE_ACTIVITY)
+        self._board.source_activity = {r["source"]: r["last_occurred_at"] for r in rows}
+
+    async def _sync_reference_data(self, connection: Any) -> None:
+        self._refdata_due = False
+        try:
+            data = load_reference_data(
+                units_file=self._settings.units_file, procedures_file=self._settings.procedures_file
+            )
+        except (OSError, ValueError):
+            log.exception("reference data unreadable; keeping the previous version")
+            return
+        await sync_reference_data(connection, data)
+        log.info("reference data synced", extra={"units": len(data.tree)})
+
+    async def _prune(self, connection: Any) -> None:
+        now = self._clock()
+        buckets, ids = await store.prune(
+            connection,
+            buckets_before=now - timedelta(days=self._settings.metrics_bucket_retention_days),
+            event_ids_before=now - timedelta(days=self._settings.metrics_event_id_retention_days),
+        )
+        if buckets or ids:
+            log.info("retention enforced", extra={"buckets_deleted": buckets, "event_ids_deleted": ids})
+
+    async def _try_lead(self) -> None:
+        if self.is_leader:
+            return
+        connection = await self._pool.acquire()
+        try:
+            locked = await connection.fetchval(queries.TRY_LEADER, queries.SNAPSHOT_LEADER_LOCK)
+        except BaseException:
+            await self._pool.release(connection)
+            raise
+        if locked:
+            log.info("this replica now computes the snapshots")
+            self._leader_connection = connection
+            self._next_full = 0.0
+        else:
+            await self._pool.release(connection)
+
+    async def _drop_leadership(self) -> None:
+        connection, self._leader_connection = self._leader_connection, None
+        if connection is not None:
+            # Closing (not just releasing) the session frees the advisory lock even if unlock can't be sent.
+            with contextlib.suppress(Exception):
+                await connection.close()
+            with contextlib.suppress(Exception):
+                await self._pool.release(connection)

@@ -1,0 +1,1 @@
+"""Local dev stack and test harness: real Kafka and PostgreSQL started as plain processes."""

@@ -1,0 +1,42 @@
+"""What every service's HTTP side has: /healthz, /readyz with dependency checks, /metrics from its own registry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+log = logging.getLogger(__name__)
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+def ops_router(*, registry: CollectorRegistry, checks: Mapping[str, ReadinessCheck], timeout: float = 2.0) -> APIRouter:
+    """Liveness, readiness (each named check must pass within timeout) and Prometheus exposition."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> JSONResponse:
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                ok = await asyncio.wait_for(check(), timeout)
+            except Exception:  # a failing dependency makes us unready; it must not make /readyz a 500
+                log.warning("readiness check failed", extra={"check": name}, exc_info=True)
+                ok = False
+            results[name] = "ok" if ok else "failing"
+        ready = all(v == "ok" for v in results.values())
+        return JSONResponse({"status": "ready" if ready else "unready", "checks": results}, 200 if ready else 503)
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,153 @@
+"""KPI arithmetic: counters of each event, windows in Vietnam time, definitions, snapshots."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.metrics.core.counters import COUNTERS, aggregate, increments, merge
+from services.metrics.core.kpis import DEFAULT_KPIS, KpiDefinition, kpi_definitions, ratio
+from services.metrics.core.snapshots import build_snapshots
+from services.metrics.core.windows import WindowName, window_bounds
+from tests.support.factories import completed, feedback, random_events, rated, received
+
+pytestmark = pytest.mark.unit
+VN = timedelta(hours=7)
+
+
+def test_received_online_full_online_essential_digitized_sets_each_counter() -> None:
+    event = received(unit="U", at=datetime(2026, 5, 1, tzinfo=UTC), channel="online", level="full_online",
+                     essential=True, digitized=True)  # fmt: skip
+    assert increments(event) == dict.fromkeys(
+        ["received", "received_online", "received_full_online", "received_online_capable", "received_digitized",
+         "essential_received", "essential_received_online"], 1,
+    )  # fmt: skip
+
+
+def test_postal_offline_dossier_counts_only_as_received_and_postal() -> None:
+    event = received(unit="U", at=datetime(2026, 5, 1, tzinfo=UTC), channel="postal", level="offline", digitized=False)
+    assert increments(event) == {"received": 1, "received_postal": 1}
+
+
+def test_full_online_level_submitted_in_person_is_not_full_online() -> None:
+    event = received(unit="U", at=datetime(2026, 5, 1, tzinfo=UTC), channel="in_person", level="full_online")
+    assert "received_full_online" not in increments(event)
+
+
+@pytest.mark.parametrize(
+    ("completed_local", "due_local", "on_time"),
+    [
+        ("2026-05-10T23:59:00", "2026-05-10T08:00:00", True),  # same day, later hour: day granularity
+        ("2026-05-11T00:01:00", "2026-05-10T23:00:00", False),
+        ("2026-05-09T10:00:00", "2026-05-10T00:00:00", True),
+    ],
+)
+def test_on_time_is_decided_by_vietnam_calendar_day(completed_local: str, due_local: str, on_time: bool) -> None:
+    at = datetime.fromisoformat(completed_local + "+07:00")
+    due = datetime.fromisoformat(due_local + "+07:00")
+    adds = increments(completed(unit="U", at=at, due=due))
+    assert adds.get("completed_on_time", 0) == int(on_time)
+    assert adds["completed_with_due"] == 1
+
+
+def test_completion_without_due_date_is_outside_the_on_time_denominator() -> None:
+    adds = increments(completed(unit="U", at=datetime(2026, 5, 1, tzinfo=UTC), due=None))
+    assert "completed_with_due" not in adds
+    assert adds["completed"] == 1
+
+
+def test_ratings_four_and_five_are_satisfied() -> None:
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    assert [increments(rated(unit="U", at=at, score=s)).get("rated_satisfied", 0) for s in range(1, 6)] == [
+        0,
+        0,
+        0,
+        1,
+        1,
+    ]
+
+
+def test_feedback_without_score_is_outside_the_satisfaction_denominator() -> None:
+    adds = increments(feedback(unit="U", at=datetime(2026, 5, 1, tzinfo=UTC), on_time=True, score=None))
+    assert adds == {"feedback_closed": 1, "feedback_on_time": 1}
+
+
+def test_month_to_date_starts_at_vietnam_midnight_of_the_first() -> None:
+    now = datetime(2026, 4, 30, 17, 30, tzinfo=UTC)  # 2026-05-01 00:30 in Vietnam: already May there
+    bounds = window_bounds(WindowName.MTD, now=now)
+    assert bounds.first_bucket == datetime(2026, 4, 30, 17, tzinfo=UTC)
+    assert bounds.last_bucket == datetime(2026, 4, 30, 17, tzinfo=UTC)
+
+
+def test_quarter_and_year_to_date_in_vietnam_time() -> None:
+    now = datetime(2026, 6, 30, 16, 59, tzinfo=UTC)  # 23:59 on 30 June in Vietnam: still Q2
+    assert window_bounds(WindowName.QTD, now=now).first_bucket == datetime(2026, 4, 1, tzinfo=UTC) - VN
+    assert window_bounds(WindowName.YTD, now=now).first_bucket == datetime(2026, 1, 1, tzinfo=UTC) - VN
+    later = now + timedelta(minutes=2)  # 00:01 on 1 July in Vietnam: Q3 begins
+    assert window_bounds(WindowName.QTD, now=later).first_bucket == datetime(2026, 7, 1, tzinfo=UTC) - VN
+
+
+def test_rolling_day_is_twenty_four_hourly_buckets() -> None:
+    now = datetime(2026, 5, 10, 12, 45, tzinfo=UTC)
+    bounds = window_bounds(WindowName.D1, now=now)
+    assert (bounds.last_bucket - bounds.first_bucket) == timedelta(hours=23)
+
+
+def test_zero_denominator_is_no_data() -> None:
+    assert ratio(0, 0) is None
+    assert ratio(0, 5) == 0.0
+
+
+def test_variant_excluding_postal_from_the_denominator_is_configuration() -> None:
+    variant = KpiDefinition(name="online_submission_rate", description="excluding postal",
+                            numerator=("received_online",), denominator=("received", "-received_postal"))  # fmt: skip
+    definitions = {d.name: d for d in kpi_definitions({"online_submission_rate": variant})}
+    counters = dict.fromkeys(COUNTERS, 0) | {"received": 10, "received_postal": 2, "received_online": 6}
+    assert definitions["online_submission_rate"].evaluate(counters) == (6, 8)
+
+
+def test_definition_naming_an_unknown_counter_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown counter 'received_by_pigeon'"):
+        KpiDefinition(name="x", description="", numerator=("received_by_pigeon",), denominator=("received",))
+
+
+def test_snapshots_cover_every_unit_and_kpi_with_no_data_as_none() -> None:
+    now = datetime(2026, 5, 10, 12, tzinfo=UTC)
+    window = window_bounds(WindowName.D1, now=now)
+    totals = {"A": dict.fromkeys(COUNTERS, 0) | {"received": 4, "received_online": 3}}
+    snaps = build_snapshots(window=window, totals=totals, usage={}, units={"A": "district", "B": "commune"},
+                            definitions=DEFAULT_KPIS, computed_at=now)  # fmt: skip
+    by_scope = {(s.unit_code, s.kpi): s for s in snaps}
+    assert len(snaps) == 2 * len(DEFAULT_KPIS)
+    assert by_scope[("A", "online_submission_rate")].ratio == 0.75
+    assert by_scope[("B", "online_submission_rate")].ratio is None
+    assert by_scope[("A", "satisfaction_rate")].denominator == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 10_000), cut=st.integers(0, 60), cut2=st.integers(0, 60))
+def test_bucket_merging_is_associative_and_order_independent(seed: int, cut: int, cut2: int) -> None:
+    events = random_events(60, seed=seed, now=datetime(2026, 5, 10, tzinfo=UTC), days=3)
+    a, b = sorted((cut, cut2))
+    whole = aggregate(events)
+    parts = merge(merge(aggregate(events[:a]), aggregate(events[a:b])), aggregate(events[b:]))
+    other_order = merge(aggregate(events[b:]), merge(aggregate(events[:a]), aggregate(events[a:b])))
+    assert whole == parts == other_order
+    assert aggregate(reversed(events)) == whole
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_ratios_stay_between_zero_and_one(seed: int) -> None:
+    events = random_events(80, seed=seed, now=datetime(2026, 5, 10, tzinfo=UTC), days=2)
+    totals = dict.fromkeys(COUNTERS, 0)
+    for values in aggregate(events).values():
+        for name, value in zip(COUNTERS, values, strict=True):
+            totals[name] += value
+    for definition in DEFAULT_KPIS:
+        if definition.numerator:
+            value = ratio(*definition.evaluate(totals))
+            assert value is None or 0.0 <= value <= 1.0

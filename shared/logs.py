@@ -23,7 +23,7 @@ def configure_logging(*, level: str = "INFO", fmt: str = "json", service: str = 
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     # `_created` series double every counter's exposition and nobody graphs them.
-    prometheus_client.disable_created_metrics()
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

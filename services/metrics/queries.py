@@ -5,9 +5,20 @@ from __future__ import annotations
 from services.metrics.core.counters import COUNTERS
 
 _COLUMNS = ", ".join(COUNTERS)
-_UNNEST_COUNTERS = ", ".join(f"${i + 4}::bigint[]" for i in range(len(COUNTERS)))
-_ADD_EXCLUDED = ", ".join(f"{c} = kpi_counts_hourly.{c} + excluded.{c}" for c in COUNTERS)
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
+
+
+def _add_counts(table: str, keys: tuple[tuple[str, str], ...]) -> str:
+    """Upsert that adds a batch's counts to `table`, keyed by `keys` ((column, array type), ...)."""
+    key_columns = ", ".join(k for k, _ in keys)
+    arrays = [f"${i + 1}::{t}[]" for i, (_, t) in enumerate(keys)]
+    arrays += [f"${i + 1 + len(keys)}::bigint[]" for i in range(len(COUNTERS))]
+    additions = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in COUNTERS)
+    return (
+        f"INSERT INTO {table} ({key_columns}, {_COLUMNS}) SELECT * FROM unnest({', '.join(arrays)}) "  # noqa: S608
+        f"ON CONFLICT ({key_columns}) DO UPDATE SET {additions}"
+    )
+
 
 # Only ids not seen before come back: those events are new and are counted in this transaction.
 RECORD_EVENT_IDS = """
@@ -17,11 +28,18 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
 
-ADD_COUNTS = f"""
-INSERT INTO kpi_counts_hourly (bucket, unit_code, procedure_code, {_COLUMNS})
-SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], {_UNNEST_COUNTERS})
-ON CONFLICT (bucket, unit_code, procedure_code) DO UPDATE SET {_ADD_EXCLUDED}
-"""  # noqa: S608 (column names are constants)
+ADD_COUNTS = _add_counts(
+    "kpi_counts_hourly", (("bucket", "timestamptz"), ("unit_code", "text"), ("procedure_code", "text"))
+)
+ADD_DAILY = _add_counts("kpi_counts_daily", (("day", "date"), ("unit_code", "text")))
+ADD_UNIT_HOURLY = _add_counts("kpi_counts_unit_hourly", (("bucket", "timestamptz"), ("unit_code", "text")))
+
+TOUCH_PROCEDURE_ONLINE = """
+INSERT INTO procedure_online AS p (unit_code, procedure_code, last_online_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+ON CONFLICT (unit_code, procedure_code)
+DO UPDATE SET last_online_at = greatest(p.last_online_at, excluded.last_online_at)
+"""
 
 TOUCH_SOURCES = """
 INSERT INTO source_activity AS s (source, last_occurred_at, last_processed_at, events)
@@ -45,15 +63,18 @@ ON CONFLICT (unit_code, procedure_code) DO UPDATE SET
     service_level = excluded.service_level, origin = 'event', updated_at = now()
 """
 
-# A unit's KPI includes its descendants; an event for a unit missing from the tree still counts, as its own scope.
+# Per unit (not yet rolled up to ancestors): whole days from the daily table, partial days from the hourly one.
 WINDOW_TOTALS = f"""
-SELECT coalesce(c.ancestor_code, k.unit_code) AS unit_code, {_SUMS}
-FROM kpi_counts_hourly k
-LEFT JOIN unit_closure c ON c.descendant_code = k.unit_code
-WHERE k.bucket BETWEEN $1 AND $2
-GROUP BY 1
+SELECT unit_code, {_SUMS} FROM (
+    SELECT unit_code, {_COLUMNS} FROM kpi_counts_daily WHERE day BETWEEN $1 AND $2
+    UNION ALL
+    SELECT unit_code, {_COLUMNS} FROM kpi_counts_unit_hourly
+    WHERE (bucket >= $3 AND bucket < $4) OR (bucket >= $5 AND bucket < $6)
+) parts
+GROUP BY unit_code
 """  # noqa: S608 (column names are constants)
 
+# For each unit and its subtree: procedures offered online, and of those, used online since each window start.
 USAGE = """
 WITH offered AS (
     SELECT DISTINCT c.ancestor_code AS unit_code, pc.procedure_code
@@ -61,15 +82,18 @@ WITH offered AS (
     JOIN unit_closure c ON c.descendant_code = pc.unit_code
     WHERE pc.service_level <> 'offline'
 ), used AS (
-    SELECT DISTINCT coalesce(c.ancestor_code, k.unit_code) AS unit_code, k.procedure_code
-    FROM kpi_counts_hourly k
-    LEFT JOIN unit_closure c ON c.descendant_code = k.unit_code
-    WHERE k.bucket BETWEEN $1 AND $2 AND k.received_online > 0
+    SELECT c.ancestor_code AS unit_code, p.procedure_code, max(p.last_online_at) AS last_online_at
+    FROM procedure_online p
+    JOIN unit_closure c ON c.descendant_code = p.unit_code
+    GROUP BY 1, 2
 )
-SELECT o.unit_code, count(u.procedure_code) AS numerator, count(*) AS denominator
+SELECT o.unit_code, count(*) AS denominator, array_agg(u.last_online_at) FILTER (WHERE u.last_online_at IS NOT NULL)
+    AS last_online
 FROM offered o LEFT JOIN used u USING (unit_code, procedure_code)
 GROUP BY o.unit_code
 """
+
+CLOSURE = "SELECT ancestor_code, descendant_code FROM unit_closure"
 
 UNITS = "SELECT code, level FROM units"
 
@@ -91,7 +115,12 @@ FROM kpi_snapshot
 
 SOURCE_ACTIVITY = "SELECT source, last_occurred_at, last_processed_at, events FROM source_activity"
 
-PRUNE_BUCKETS = "DELETE FROM kpi_counts_hourly WHERE bucket < $1"
+PRUNE_BUCKETS = (
+    "DELETE FROM kpi_counts_hourly WHERE bucket < $1",
+    "DELETE FROM kpi_counts_unit_hourly WHERE bucket < $1",
+    "DELETE FROM kpi_counts_daily WHERE day < ($1 AT TIME ZONE 'Asia/Ho_Chi_Minh')::date",
+    "DELETE FROM procedure_online WHERE last_online_at < $1",
+)
 PRUNE_EVENT_IDS = "DELETE FROM processed_events WHERE processed_at < $1"
 
 # Only one replica computes snapshots at a time; the others read the table.

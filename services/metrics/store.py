@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import asyncpg
 
 from services.metrics import queries
-from services.metrics.core.counters import COUNTERS, aggregate
+from services.metrics.core.counters import COUNTERS, aggregate, last_online, roll_up, rollups
 from services.metrics.core.kpis import KpiDefinition
 from services.metrics.core.snapshots import KpiSnapshot, build_snapshots
-from services.metrics.core.windows import all_windows
+from services.metrics.core.windows import HOUR, all_windows, window_parts
 from shared.events import Event, ProcedurePublished
 
 if TYPE_CHECKING:
@@ -42,16 +42,18 @@ async def record_batch(connection: Connection, events: Sequence[Event]) -> Batch
         )
         fresh_ids = {r["event_id"] for r in rows}
         new = [e for e in unique if e.event_id in fresh_ids]
-        counts = sorted(aggregate(new).items())  # a fixed row order: concurrent replicas can't deadlock
-        if counts:
-            columns = list(zip(*(values for _, values in counts), strict=True))
+        counts = aggregate(new)
+        daily, hourly = rollups(counts)
+        # Fixed row orders: concurrent replicas lock rows in the same order and can't deadlock.
+        await _add(connection, queries.ADD_COUNTS, sorted((tuple(k), v) for k, v in counts.items()))
+        await _add(connection, queries.ADD_DAILY, sorted(daily.items()))
+        await _add(connection, queries.ADD_UNIT_HOURLY, sorted(hourly.items()))
+        online = sorted(last_online(new).items())
+        if online:
             await connection.execute(
-                queries.ADD_COUNTS,
-                [key.bucket for key, _ in counts],
-                [key.unit_code for key, _ in counts],
-                [key.procedure_code for key, _ in counts],
-                *(list(column) for column in columns),
-            )
+                queries.TOUCH_PROCEDURE_ONLINE, [u for (u, _), _ in online], [p for (_, p), _ in online],
+                [t for _, t in online],
+            )  # fmt: skip
         if new:
             await _touch_activity(connection, new)
         published = sorted(
@@ -65,6 +67,14 @@ async def record_batch(connection: Connection, events: Sequence[Event]) -> Batch
                 [e.service_level.value for _, e in published],
             )
     return BatchOutcome(new, len(events) - len(new), frozenset(e.unit_code for e in new))
+
+
+async def _add(connection: Connection, query: str, rows: Sequence[tuple[tuple[Any, ...], list[int]]]) -> None:
+    if not rows:
+        return
+    keys = list(zip(*(key for key, _ in rows), strict=True))
+    columns = list(zip(*(values for _, values in rows), strict=True))
+    await connection.execute(query, *(list(k) for k in keys), *(list(c) for c in columns))
 
 
 async def _touch_activity(connection: Connection, events: Sequence[Event]) -> None:
@@ -87,16 +97,30 @@ async def _touch_activity(connection: Connection, events: Sequence[Event]) -> No
 async def compute_snapshots(
     connection: Connection, *, now: datetime, definitions: Sequence[KpiDefinition]
 ) -> list[KpiSnapshot]:
-    """Every KPI for every unit and window at `now`, from the hourly counters (one repeatable-read view)."""
+    """Every KPI for every unit and window at `now`, from the day and hour rollups (one repeatable-read view)."""
     snapshots: list[KpiSnapshot] = []
+    windows = all_windows(now=now)
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         units = {r["code"]: r["level"] for r in await connection.fetch(queries.UNITS)}
-        for window in all_windows(now=now):
-            rows = await connection.fetch(queries.WINDOW_TOTALS, window.first_bucket, window.last_bucket)
-            totals = {r["unit_code"]: {c: r[c] for c in COUNTERS} for r in rows}
+        ancestors: dict[str, list[str]] = {}
+        for r in await connection.fetch(queries.CLOSURE):
+            ancestors.setdefault(r["descendant_code"], []).append(r["ancestor_code"])
+        usage_rows = await connection.fetch(queries.USAGE)
+        for window in windows:
+            parts = window_parts(window)
+            ranges = [*parts.hour_ranges, (now, now), (now, now)][:2]  # empty ranges fill unused parameters
+            rows = await connection.fetch(
+                queries.WINDOW_TOTALS, parts.first_day, parts.last_day, ranges[0][0], ranges[0][1], ranges[1][0],
+                ranges[1][1],
+            )  # fmt: skip
+            per_unit = {r["unit_code"]: [r[c] for c in COUNTERS] for r in rows}
+            totals = {
+                unit: dict(zip(COUNTERS, values, strict=True)) for unit, values in roll_up(per_unit, ancestors).items()
+            }
+            start, end = window.first_bucket, window.last_bucket + HOUR
             usage = {
-                r["unit_code"]: (r["numerator"], r["denominator"])
-                for r in await connection.fetch(queries.USAGE, window.first_bucket, window.last_bucket)
+                r["unit_code"]: (sum(1 for t in r["last_online"] or () if start <= t < end), r["denominator"])
+                for r in usage_rows
             }
             snapshots.extend(
                 build_snapshots(
@@ -147,6 +171,8 @@ async def load_snapshots(connection: Connection) -> list[KpiSnapshot]:
 
 async def prune(connection: Connection, *, buckets_before: datetime, event_ids_before: datetime) -> tuple[int, int]:
     """Delete buckets and event ids past retention; returns (buckets, ids) deleted."""
-    buckets = await connection.execute(queries.PRUNE_BUCKETS, buckets_before)
+    buckets = 0
+    for query in queries.PRUNE_BUCKETS:
+        buckets += int((await connection.execute(query, buckets_before)).split()[-1])
     ids = await connection.execute(queries.PRUNE_EVENT_IDS, event_ids_before)
-    return int(buckets.split()[-1]), int(ids.split()[-1])
+    return buckets, int(ids.split()[-1])

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.metrics.core.counters import COUNTERS, aggregate, increments, merge
+from services.metrics.core.counters import COUNTERS, aggregate, increments, merge, roll_up
 from services.metrics.core.kpis import DEFAULT_KPIS, KpiDefinition, kpi_definitions, ratio
 from services.metrics.core.snapshots import build_snapshots
-from services.metrics.core.windows import WindowName, window_bounds
+from services.metrics.core.windows import WindowName, day_start, window_bounds, window_parts
 from tests.support.factories import completed, feedback, random_events, rated, received
 
 pytestmark = pytest.mark.unit
@@ -151,3 +151,36 @@ def test_ratios_stay_between_zero_and_one(seed: int) -> None:
         if definition.numerator:
             value = ratio(*definition.evaluate(totals))
             assert value is None or 0.0 <= value <= 1.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    now=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(UTC)),
+    name=st.sampled_from(list(WindowName)),
+)
+def test_a_window_reads_every_hour_exactly_once_from_days_and_hours(now: datetime, name: WindowName) -> None:
+    bounds = window_bounds(name, now=now)
+    parts = window_parts(bounds)
+    covered: list[datetime] = []
+    if parts.first_day is not None and parts.last_day is not None:
+        day = parts.first_day
+        while day <= parts.last_day:
+            covered += [day_start(day) + h * timedelta(hours=1) for h in range(24)]
+            day += timedelta(days=1)
+    for start, end in parts.hour_ranges:
+        hour = start
+        while hour < end:
+            covered.append(hour)
+            hour += timedelta(hours=1)
+    expected_hours = int((bounds.last_bucket - bounds.first_bucket) / timedelta(hours=1)) + 1
+    assert sorted(covered) == [bounds.first_bucket + i * timedelta(hours=1) for i in range(expected_hours)]
+
+
+def test_roll_up_adds_descendants_and_keeps_unknown_units_on_their_own() -> None:
+    ancestors = {"C": ["C", "D", "P"], "D": ["D", "P"], "P": ["P"]}
+    per_unit = {"C": [1] * len(COUNTERS), "D": [2] * len(COUNTERS), "X": [5] * len(COUNTERS)}
+    totals = roll_up(per_unit, ancestors)
+    assert totals["P"][0] == 3
+    assert totals["D"][0] == 3
+    assert totals["C"][0] == 1
+    assert totals["X"][0] == 5

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import NamedTuple
 
-from services.metrics.core.windows import bucket_of, vietnam_date
+from services.metrics.core.windows import bucket_of, vietnam_date, vietnam_day
 from shared.events import (
     SATISFIED_FROM,
     Channel,
@@ -112,7 +112,42 @@ def merge(left: dict[CounterKey, list[int]], right: dict[CounterKey, list[int]])
     """Add two aggregates (associative and commutative, like the database upsert)."""
     merged = {key: list(values) for key, values in left.items()}
     for key, values in right.items():
-        row = merged.setdefault(key, [0] * len(COUNTERS))
-        for i, value in enumerate(values):
-            row[i] += value
+        _add_into(merged.setdefault(key, [0] * len(COUNTERS)), values)
     return merged
+
+
+def rollups(
+    rows: dict[CounterKey, list[int]],
+) -> tuple[dict[tuple[date, str], list[int]], dict[tuple[datetime, str], list[int]]]:
+    """The same counts per (Vietnam day, unit) and per (hour, unit): what snapshots read."""
+    daily: dict[tuple[date, str], list[int]] = {}
+    hourly: dict[tuple[datetime, str], list[int]] = {}
+    for key, values in rows.items():
+        _add_into(daily.setdefault((vietnam_day(key.bucket), key.unit_code), [0] * len(COUNTERS)), values)
+        _add_into(hourly.setdefault((key.bucket, key.unit_code), [0] * len(COUNTERS)), values)
+    return daily, hourly
+
+
+def _add_into(row: list[int], values: list[int]) -> None:
+    for i, value in enumerate(values):
+        row[i] += value
+
+
+def last_online(events: Iterable[Event]) -> dict[tuple[str, str], datetime]:
+    """Per (unit, procedure), the newest online dossier among events."""
+    newest: dict[tuple[str, str], datetime] = {}
+    for event in events:
+        if isinstance(event, DossierReceived) and event.channel is Channel.ONLINE:
+            key = (event.unit_code, event.procedure_code)
+            if key not in newest or event.occurred_at > newest[key]:
+                newest[key] = event.occurred_at
+    return newest
+
+
+def roll_up(per_unit: dict[str, list[int]], ancestors: dict[str, list[str]]) -> dict[str, list[int]]:
+    """Add each unit's counts to itself and its ancestors; a unit missing from the tree counts only as itself."""
+    totals: dict[str, list[int]] = {}
+    for unit, values in per_unit.items():
+        for target in ancestors.get(unit, [unit]):
+            _add_into(totals.setdefault(target, [0] * len(COUNTERS)), values)
+    return totals

@@ -72,7 +72,7 @@ def build_snapshots(
             else:
                 numerator, denominator = definition.evaluate(counters)
             snapshots.append(
-                KpiSnapshot(
+                KpiSnapshot.model_construct(  # fields are ours and typed: skip validation, 16k per refresh
                     kpi=definition.name,
                     window=window.name.value,
                     unit_code=code,

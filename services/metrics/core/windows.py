@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -61,3 +61,43 @@ def all_windows(*, now: datetime) -> list[WindowBounds]:
 def vietnam_date(moment: datetime) -> datetime:
     """Midnight (Vietnam time) of the day a moment falls on."""
     return moment.astimezone(VIETNAM).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class WindowParts:
+    """A window as whole Vietnam days (daily rollup) plus hour ranges for its partial days (hourly rollup).
+
+    `hour_ranges` are half-open [start, end) bucket ranges; days are inclusive [first_day, last_day] or None.
+    """
+
+    first_day: date | None
+    last_day: date | None
+    hour_ranges: tuple[tuple[datetime, datetime], ...]
+
+
+def day_start(day: date) -> datetime:
+    """Vietnam midnight opening a day, in UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=VIETNAM).astimezone(UTC)
+
+
+def vietnam_day(bucket: datetime) -> date:
+    """The Vietnam calendar day an hourly bucket belongs to."""
+    return bucket.astimezone(VIETNAM).date()
+
+
+def window_parts(bounds: WindowBounds) -> WindowParts:
+    """Split a window so that every hour in it is read exactly once, from a day row or an hour row."""
+    start, end = bounds.first_bucket, bounds.last_bucket + HOUR
+    first_full = (
+        vietnam_day(start) if day_start(vietnam_day(start)) == start else vietnam_day(start) + timedelta(days=1)
+    )
+    last_full = vietnam_day(end) - timedelta(days=1)  # the day containing `end` is partial (or starts at end)
+    if first_full > last_full:
+        return WindowParts(None, None, ((start, end),))
+    ranges = []
+    if start < day_start(first_full):
+        ranges.append((start, day_start(first_full)))
+    tail_start = day_start(last_full + timedelta(days=1))
+    if tail_start < end:
+        ranges.append((tail_start, end))
+    return WindowParts(first_full, last_full, tuple(ranges))

@@ -37,6 +37,65 @@ CREATE TABLE kpi_counts_hourly (
 );
 CREATE INDEX kpi_counts_hourly_unit ON kpi_counts_hourly (unit_code, bucket);
 
+-- The same counters rolled up in the same transaction, so a snapshot reads a few thousand rows, not millions:
+-- per unit and Vietnam calendar day (whole days of a window) and per unit and hour (its partial days).
+CREATE TABLE kpi_counts_daily (
+    day date NOT NULL,
+    unit_code text NOT NULL,
+    received bigint NOT NULL DEFAULT 0,
+    received_online bigint NOT NULL DEFAULT 0,
+    received_postal bigint NOT NULL DEFAULT 0,
+    received_full_online bigint NOT NULL DEFAULT 0,
+    received_online_capable bigint NOT NULL DEFAULT 0,
+    received_digitized bigint NOT NULL DEFAULT 0,
+    essential_received bigint NOT NULL DEFAULT 0,
+    essential_received_online bigint NOT NULL DEFAULT 0,
+    completed bigint NOT NULL DEFAULT 0,
+    completed_electronic bigint NOT NULL DEFAULT 0,
+    completed_with_due bigint NOT NULL DEFAULT 0,
+    completed_on_time bigint NOT NULL DEFAULT 0,
+    rated bigint NOT NULL DEFAULT 0,
+    rated_satisfied bigint NOT NULL DEFAULT 0,
+    feedback_closed bigint NOT NULL DEFAULT 0,
+    feedback_on_time bigint NOT NULL DEFAULT 0,
+    feedback_scored bigint NOT NULL DEFAULT 0,
+    feedback_satisfied bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, unit_code)
+);
+
+CREATE TABLE kpi_counts_unit_hourly (
+    bucket timestamptz NOT NULL,
+    unit_code text NOT NULL,
+    received bigint NOT NULL DEFAULT 0,
+    received_online bigint NOT NULL DEFAULT 0,
+    received_postal bigint NOT NULL DEFAULT 0,
+    received_full_online bigint NOT NULL DEFAULT 0,
+    received_online_capable bigint NOT NULL DEFAULT 0,
+    received_digitized bigint NOT NULL DEFAULT 0,
+    essential_received bigint NOT NULL DEFAULT 0,
+    essential_received_online bigint NOT NULL DEFAULT 0,
+    completed bigint NOT NULL DEFAULT 0,
+    completed_electronic bigint NOT NULL DEFAULT 0,
+    completed_with_due bigint NOT NULL DEFAULT 0,
+    completed_on_time bigint NOT NULL DEFAULT 0,
+    rated bigint NOT NULL DEFAULT 0,
+    rated_satisfied bigint NOT NULL DEFAULT 0,
+    feedback_closed bigint NOT NULL DEFAULT 0,
+    feedback_on_time bigint NOT NULL DEFAULT 0,
+    feedback_scored bigint NOT NULL DEFAULT 0,
+    feedback_satisfied bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (bucket, unit_code)
+);
+
+-- When each (unit, procedure) last received an online dossier: every window ends now, so a procedure was used
+-- in a window exactly when this time falls inside it (online_service_usage_rate).
+CREATE TABLE procedure_online (
+    unit_code text NOT NULL,
+    procedure_code text NOT NULL,
+    last_online_at timestamptz NOT NULL,
+    PRIMARY KEY (unit_code, procedure_code)
+);
+
 -- Newest event time seen per source: a silent upstream must be visible.
 CREATE TABLE source_activity (
     source text PRIMARY KEY,

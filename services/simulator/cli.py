@@ -1,0 +1,151 @@
+"""`civicpulse simulate`: realistic province traffic to the ingest API, with a progress bar and a summary."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from services.metrics.core.counters import COUNTERS, increments
+from services.metrics.core.kpis import DEFAULT_KPIS, ratio
+from services.simulator.generator import ProvinceWorld
+from services.simulator.profile import PROFILES, Incident, parse_duration, parse_incident, parse_rate, rhythm
+from services.simulator.sender import IngestClient, RejectedError, run_batches
+from shared.events import event_adapter
+from shared.refdata import load_reference_data
+
+console = Console(stderr=True)
+DEV_TOKEN = "demo-token"  # noqa: S105 (the ingest service's documented development credential)
+
+
+async def paced_batches(
+    world: ProvinceWorld, *, rate: float, total: int | None, duration: float | None, batch: int, use_rhythm: bool,
+    backfill: float, backfill_events: int,
+) -> AsyncIterator[list[dict[str, Any]]]:  # fmt: skip
+    """Backfilled history first (as fast as accepted), then live events paced to the rate."""
+    started = datetime.now(UTC)
+    for start in range(0, backfill_events, batch):
+        count = min(batch, backfill_events - start)
+        yield [world.next_event(_backfill_time(started, backfill, start + i, backfill_events)) for i in range(count)]
+    produced, clock = 0, time.monotonic()
+    deadline = clock + duration if duration is not None else None
+    size = max(1, min(batch, int(rate / 2) or 1))
+    while (total is None or produced < total) and (deadline is None or time.monotonic() < deadline):
+        now = datetime.now(UTC)
+        count = size if total is None else min(size, total - produced)
+        yield [world.next_event(now) for _ in range(count)]
+        produced += count
+        clock += count / (rate * (rhythm(now) if use_rhythm else 1.0))
+        await asyncio.sleep(max(0.0, clock - time.monotonic()))
+
+
+def _backfill_time(started: datetime, span: float, index: int, total: int) -> datetime:
+    return started - timedelta(seconds=span * (1 - index / total))
+
+
+class GroundTruth:
+    """Province-wide KPI counters of the acknowledged events."""
+
+    def __init__(self) -> None:
+        self.counters = dict.fromkeys(COUNTERS, 0)
+
+    def add(self, batch: list[dict[str, Any]]) -> None:
+        for raw in batch:
+            for name, value in increments(event_adapter.validate_python(raw)).items():
+                self.counters[name] += value
+
+
+def simulate(
+    profile: Annotated[str, typer.Option(help=f"Traffic profile: {', '.join(PROFILES)}.")] = "haiduong",
+    rate: Annotated[str, typer.Option(help="Average event rate, e.g. 200/s.")] = "200/s",
+    duration: Annotated[str | None, typer.Option(help="How long to run, e.g. 10m (default: until --events).")] = None,
+    events: Annotated[int | None, typer.Option(help="Stop after this many live events.")] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same events (ids included).")] = 42,
+    incident: Annotated[
+        str | None, typer.Option(help="e.g. district=HD.CG,kpi=online_submission_rate,to=0.6,for=1h")
+    ] = None,
+    record: Annotated[Path | None, typer.Option(help="Append every acknowledged event (NDJSON) to this file.")] = None,
+    url: Annotated[str, typer.Option(help="Ingest API base URL.")] = "http://127.0.0.1:8001",
+    token: Annotated[str | None, typer.Option(help="Bearer token (default: $CIVICPULSE_SIMULATOR_TOKEN).")] = None,
+    source: Annotated[str, typer.Option(help="Source the token belongs to.")] = "demo",
+    batch: Annotated[int, typer.Option(min=1, max=5000, help="Events per request.")] = 200,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Requests in flight.")] = 4,
+    backfill: Annotated[str, typer.Option(help="Spread --backfill-events over this much past time first.")] = "0s",
+    backfill_events: Annotated[int, typer.Option(min=0, help="History sent before live traffic.")] = 0,
+    use_rhythm: Annotated[bool, typer.Option("--rhythm/--no-rhythm", help="Office-hour and month-end peaks.")] = True,
+) -> None:
+    """Send realistic dossier and feedback traffic for the sample province to the ingest API."""
+    if duration is None and events is None:
+        raise typer.BadParameter("give --duration or --events")
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    try:
+        parsed_incident: Incident | None = parse_incident(incident) if incident else None
+        per_second = parse_rate(rate)
+        seconds = parse_duration(duration).total_seconds() if duration else None
+        backfill_s = parse_duration(backfill).total_seconds()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    token = token or os.environ.get("CIVICPULSE_SIMULATOR_TOKEN") or DEV_TOKEN
+    world = ProvinceWorld(refdata=load_reference_data(), profile=PROFILES[profile], seed=seed, source=source,
+                          incident=parsed_incident, started_at=datetime.now(UTC))  # fmt: skip
+    truth = GroundTruth()
+    started = time.monotonic()
+    expected = (events or 0) + backfill_events if events is not None else None
+    with Progress(TextColumn("[bold]simulate[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.fields[status]}"), console=console) as progress:  # fmt: skip
+        task = progress.add_task("events", total=expected, status="")
+
+        async def main() -> IngestClient:
+            client = IngestClient(url=url, token=token, record=record, on_accepted=truth.add)
+            async with client:
+                batches = paced_batches(
+                    world,
+                    rate=per_second,
+                    total=events,
+                    duration=seconds,
+                    batch=batch,
+                    use_rhythm=use_rhythm,
+                    backfill=backfill_s,
+                    backfill_events=backfill_events,
+                )
+
+                def sent(n: int) -> None:
+                    progress.update(task, advance=n, status=f"retries {client.stats.retries}")
+
+                await run_batches(batches, client=client, concurrency=concurrency, on_sent=sent)
+            return client
+
+        try:
+            client = asyncio.run(main())
+        except* RejectedError as group:
+            console.print(f"[red]stopped:[/] {group.exceptions[0]}")
+            sys.exit(2)
+    _summary(client, truth, time.monotonic() - started)
+
+
+def _summary(client: IngestClient, truth: GroundTruth, elapsed: float) -> None:
+    stats = client.stats
+    table = Table("", "value", title="simulation summary")
+    table.add_row("events acknowledged (202)", f"{stats.accepted:,}")
+    table.add_row("retried requests", f"{stats.retries:,}")
+    table.add_row("responses by status", ", ".join(f"{k}: {v}" for k, v in sorted(stats.by_status.items())))
+    table.add_row("elapsed", f"{elapsed:.1f}s ({stats.accepted / max(elapsed, 1e-9):,.0f} events/s)")
+    for definition in DEFAULT_KPIS:
+        if definition.numerator:
+            numerator, denominator = definition.evaluate(truth.counters)
+            value = ratio(numerator, denominator)
+            table.add_row(
+                definition.name, "no data" if value is None else f"{value:.2%} ({numerator:,}/{denominator:,})"
+            )
+    console.print(table)

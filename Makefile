@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 DEMO ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap up down status test test-unit test-integration lint fmt schema clean
+.PHONY: help bootstrap up down status test test-unit test-integration lint fmt schema docs bench bench-ingest bench-metrics clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,6 +35,7 @@ lint: bootstrap ## ruff, ruff format --check, mypy --strict, committed event sch
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
 	@$(BIN)/civicpulse schema export --check
+	@$(BIN)/civicpulse docs config --check
 
 fmt: ## Format and auto-fix
 	@$(BIN)/ruff format .
@@ -42,6 +43,17 @@ fmt: ## Format and auto-fix
 
 schema: ## Regenerate the committed JSON Schema of the canonical event
 	@$(BIN)/civicpulse schema export
+
+docs: ## Regenerate the README's configuration table from the settings classes
+	@$(BIN)/civicpulse docs config
+
+bench-ingest: bootstrap ## Ingest benchmark: events/s and latency by batch size against a raw aiokafka producer
+	@$(BIN)/python bench/ingest.py
+
+bench-metrics: bootstrap ## Metrics benchmark: catch-up rate against a raw consumer, RSS, end-to-end latency
+	@$(BIN)/python bench/metrics.py
+
+bench: bench-ingest bench-metrics ## All benchmarks (results under bench/results/)
 
 clean: down ## Stop the stack and remove its state
 	rm -rf .civicpulse

@@ -11,11 +11,11 @@ from typing import Annotated
 import asyncpg
 import typer
 from rich.console import Console
-from shared.refdata.store import sync_reference_data
 
 from shared.events import event_json_schema
 from shared.migrations import migrate as apply_migrations
 from shared.refdata import load_reference_data
+from shared.refdata.store import sync_reference_data
 from shared.settings import KafkaSettings, PostgresSettings, ReferenceDataSettings, TopicSettings
 from shared.topics import ensure_topics
 
@@ -24,6 +24,8 @@ SCHEMA_FILE = Path(__file__).resolve().parents[2] / "shared" / "schema" / "event
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 refdata_app = typer.Typer(no_args_is_help=True, help="Unit tree and procedure catalogue.")
 schema_app = typer.Typer(no_args_is_help=True, help="JSON Schema of the canonical event.")
+docs_app = typer.Typer(no_args_is_help=True, help="Generated documentation.")
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 async def run_migrations(settings: PostgresSettings) -> list[str]:
@@ -85,9 +87,29 @@ def schema_export(
     console.print(f"wrote {SCHEMA_FILE}")
 
 
+@docs_app.command("config")
+def docs_config(
+    check: Annotated[bool, typer.Option(help="Fail if the README's table differs from the settings.")] = False,
+) -> None:
+    """Write (or check) the README's configuration table from the settings classes."""
+    from shared.settings_docs import config_table, replace_in
+
+    current = README.read_text("utf-8")
+    wanted = replace_in(current, config_table())
+    if check:
+        if wanted != current:
+            console.print("[red]README configuration table is out of date: run `civicpulse docs config`[/]")
+            sys.exit(1)
+        console.print("README configuration table up to date")
+        return
+    README.write_text(wanted, "utf-8")
+    console.print(f"wrote the configuration table of {README}")
+
+
 def register(app: typer.Typer) -> None:
     """Attach these commands to the root app."""
     app.command()(migrate)
     app.add_typer(topics_app, name="topics")
     app.add_typer(refdata_app, name="refdata")
     app.add_typer(schema_app, name="schema")
+    app.add_typer(docs_app, name="docs")

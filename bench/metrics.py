@@ -33,15 +33,15 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shared.devstack.kafka import REPO_ROOT, KafkaNode  # noqa: E402
-from shared.devstack.postgres import PostgresNode  # noqa: E402
-from shared.devstack.processes import free_port, spawn, stop_pid, wait_until  # noqa: E402
-from shared.devstack.stack import http_ok  # noqa: E402
-from shared.migrations import migrate  # noqa: E402
-from shared.refdata import UnitLevel, load_reference_data  # noqa: E402
-from shared.refdata.store import sync_reference_data  # noqa: E402
-from shared.settings import KafkaSettings, TopicSettings  # noqa: E402
-from shared.topics import ensure_topics  # noqa: E402
+from shared.devstack.kafka import REPO_ROOT, KafkaNode
+from shared.devstack.postgres import PostgresNode
+from shared.devstack.processes import free_port, spawn, stop_pid, wait_until
+from shared.devstack.stack import http_ok
+from shared.migrations import migrate
+from shared.refdata import UnitLevel, load_reference_data
+from shared.refdata.store import sync_reference_data
+from shared.settings import KafkaSettings, TopicSettings
+from shared.topics import ensure_topics
 
 console = Console()
 RESULTS = REPO_ROOT / "bench" / "results"
@@ -63,30 +63,66 @@ def dossier_events(count: int, *, seed: int, now: datetime) -> list[tuple[bytes,
         due = at + timedelta(days=rng.randint(1, 15))
         base = {"source": "bench", "unit_code": unit, "dossier_id": dossier, "procedure_code": proc.code}
         online = rng.random() < 0.87
-        out.append((dossier.encode(), orjson.dumps({
-            **base, "event_id": str(uuid.uuid4()), "type": "dossier.received", "occurred_at": at.isoformat(),
-            "channel": "online" if online else "in_person", "service_level": proc.service_level.value,
-            "essential": proc.essential, "digitized": rng.random() < 0.99, "due_at": due.isoformat(),
-        })))  # fmt: skip
+        out.append(
+            (
+                dossier.encode(),
+                orjson.dumps(
+                    {
+                        **base,
+                        "event_id": str(uuid.uuid4()),
+                        "type": "dossier.received",
+                        "occurred_at": at.isoformat(),
+                        "channel": "online" if online else "in_person",
+                        "service_level": proc.service_level.value,
+                        "essential": proc.essential,
+                        "digitized": rng.random() < 0.99,
+                        "due_at": due.isoformat(),
+                    }
+                ),
+            )
+        )
         if rng.random() < 0.8:
             done = min(now, at + timedelta(days=rng.randint(0, 12)))
-            out.append((dossier.encode(), orjson.dumps({
-                **base, "event_id": str(uuid.uuid4()), "type": "dossier.completed", "occurred_at": done.isoformat(),
-                "outcome": "approved", "result_channel": "online", "electronic_result": rng.random() < 0.98,
-                "due_at": due.isoformat(),
-            })))  # fmt: skip
+            out.append(
+                (
+                    dossier.encode(),
+                    orjson.dumps(
+                        {
+                            **base,
+                            "event_id": str(uuid.uuid4()),
+                            "type": "dossier.completed",
+                            "occurred_at": done.isoformat(),
+                            "outcome": "approved",
+                            "result_channel": "online",
+                            "electronic_result": rng.random() < 0.98,
+                            "due_at": due.isoformat(),
+                        }
+                    ),
+                )
+            )
             if rng.random() < 0.4:
-                out.append((dossier.encode(), orjson.dumps({
-                    **base, "event_id": str(uuid.uuid4()), "type": "dossier.rated", "occurred_at": done.isoformat(),
-                    "score": rng.choices([1, 2, 3, 4, 5], [2, 1, 2, 20, 75])[0],
-                })))  # fmt: skip
+                out.append(
+                    (
+                        dossier.encode(),
+                        orjson.dumps(
+                            {
+                                **base,
+                                "event_id": str(uuid.uuid4()),
+                                "type": "dossier.rated",
+                                "occurred_at": done.isoformat(),
+                                "score": rng.choices([1, 2, 3, 4, 5], [2, 1, 2, 20, 75])[0],
+                            }
+                        ),
+                    )
+                )
     return out[:count]
 
 
 async def preload(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:
     """Produce everything; returns seconds taken."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024,
-                                compression_type=None)  # fmt: skip
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024, compression_type=None
+    )
     await producer.start()
     started = time.perf_counter()
     try:
@@ -107,8 +143,13 @@ async def preload(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
 
 async def raw_consumer_ceiling(bootstrap: str, topic: str, total: int) -> float:
     """Events/s of a plain aiokafka consumer that only reads the topic: the ceiling."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"raw-{uuid.uuid4().hex[:6]}",
-                                auto_offset_reset="earliest", enable_auto_commit=False)  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=f"raw-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
     await consumer.start()
     seen, started = 0, time.perf_counter()
     try:
@@ -165,7 +206,9 @@ async def latency(bootstrap: str, topic: str, service_url: str, *, rate: int, se
         async with httpx.AsyncClient() as client:
             while True:
                 for unit in [u for u in probes if u not in seen]:
-                    body = (await client.get(f"{service_url}/v1/kpis?kpi=online_submission_rate&window=1d&unit={unit}")).json()
+                    body = (
+                        await client.get(f"{service_url}/v1/kpis?kpi=online_submission_rate&window=1d&unit={unit}")
+                    ).json()
                     if body["items"] and body["items"][0]["denominator"] == 1:
                         seen[unit] = time.perf_counter()
                 await asyncio.sleep(0.01)
@@ -180,11 +223,21 @@ async def latency(bootstrap: str, topic: str, service_url: str, *, rate: int, se
                 await producer.send(topic, value, key=key)
             if i % 10 == 0:
                 unit = f"PROBE.{uuid.uuid4().hex[:8]}"
-                probe = orjson.dumps({
-                    "event_id": str(uuid.uuid4()), "type": "dossier.received", "occurred_at": datetime.now(UTC).isoformat(),
-                    "source": "bench", "unit_code": unit, "dossier_id": unit, "procedure_code": "P", "channel": "online",
-                    "service_level": "full_online", "essential": False, "digitized": True,
-                })  # fmt: skip
+                probe = orjson.dumps(
+                    {
+                        "event_id": str(uuid.uuid4()),
+                        "type": "dossier.received",
+                        "occurred_at": datetime.now(UTC).isoformat(),
+                        "source": "bench",
+                        "unit_code": unit,
+                        "dossier_id": unit,
+                        "procedure_code": "P",
+                        "channel": "online",
+                        "service_level": "full_online",
+                        "essential": False,
+                        "digitized": True,
+                    }
+                )
                 await (await producer.send(topic, probe, key=unit.encode()))
                 probes[unit] = time.perf_counter()
             await asyncio.sleep(max(0.0, started + (i + 1) * tick - time.perf_counter()))
@@ -199,14 +252,25 @@ async def latency(bootstrap: str, topic: str, service_url: str, *, rate: int, se
 
 
 def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else (values[0] if values else float("nan"))
+    return (
+        statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else (values[0] if values else float("nan"))
+    )
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     home = Path(tempfile.mkdtemp(prefix="civicpulse-bench-"))
     home.chmod(0o711)
-    kafka = None if args.bootstrap else KafkaNode(home=home / "kafka", port=free_port(), controller_port=free_port(),
-                                                  jar_cache=REPO_ROOT / ".civicpulse" / "kafka-jars", heap="1g")  # fmt: skip
+    kafka = (
+        None
+        if args.bootstrap
+        else KafkaNode(
+            home=home / "kafka",
+            port=free_port(),
+            controller_port=free_port(),
+            jar_cache=REPO_ROOT / ".civicpulse" / "kafka-jars",
+            heap="1g",
+        )
+    )
     pg = None if args.pg_dsn else PostgresNode(home=home / "pg", port=free_port())
     service_pid = None
     try:
@@ -218,8 +282,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             pg.start()
         bootstrap = args.bootstrap or kafka.bootstrap  # type: ignore[union-attr]
         dsn = args.pg_dsn or pg.create_database("bench")  # type: ignore[union-attr]
-        topics = TopicSettings(topic_events=f"bench.{uuid.uuid4().hex[:6]}.events", topic_raw="bench.raw",
-                               topic_dlq="bench.dlq", topic_snapshots="bench.snapshots", topic_alerts="bench.alerts")  # fmt: skip
+        topics = TopicSettings(
+            topic_events=f"bench.{uuid.uuid4().hex[:6]}.events",
+            topic_raw="bench.raw",
+            topic_dlq="bench.dlq",
+            topic_snapshots="bench.snapshots",
+            topic_alerts="bench.alerts",
+        )
         await ensure_topics(KafkaSettings(kafka_bootstrap=bootstrap), topics)
         connection = await asyncpg.connect(dsn)
         await migrate(connection)
@@ -237,12 +306,24 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         console.print(f"raw aiokafka consumer: {ceiling:,.0f} events/s")
 
         port = free_port()
-        env = {**os.environ, "CIVICPULSE_KAFKA_BOOTSTRAP": bootstrap, "CIVICPULSE_PG_DSN": dsn,
-               "CIVICPULSE_HTTP_PORT": str(port), "CIVICPULSE_TOPIC_EVENTS": topics.topic_events,
-               "CIVICPULSE_TOPIC_SNAPSHOTS": topics.topic_snapshots, "CIVICPULSE_TOPIC_DLQ": topics.topic_dlq,
-               "CIVICPULSE_METRICS_GROUP_ID": f"bench-{uuid.uuid4().hex[:6]}", "CIVICPULSE_LOG_LEVEL": "WARNING"}  # fmt: skip
-        process = spawn([sys.executable, "-m", "services.cli", "metrics", "serve"], log_file=home / "metrics.log",
-                        pid_file=home / "metrics.pid", env=env, cwd=REPO_ROOT)  # fmt: skip
+        env = {
+            **os.environ,
+            "CIVICPULSE_KAFKA_BOOTSTRAP": bootstrap,
+            "CIVICPULSE_PG_DSN": dsn,
+            "CIVICPULSE_HTTP_PORT": str(port),
+            "CIVICPULSE_TOPIC_EVENTS": topics.topic_events,
+            "CIVICPULSE_TOPIC_SNAPSHOTS": topics.topic_snapshots,
+            "CIVICPULSE_TOPIC_DLQ": topics.topic_dlq,
+            "CIVICPULSE_METRICS_GROUP_ID": f"bench-{uuid.uuid4().hex[:6]}",
+            "CIVICPULSE_LOG_LEVEL": "WARNING",
+        }
+        process = spawn(
+            [sys.executable, "-m", "services.cli", "metrics", "serve"],
+            log_file=home / "metrics.log",
+            pid_file=home / "metrics.pid",
+            env=env,
+            cwd=REPO_ROOT,
+        )
         service_pid = process.pid
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: http_ok(url + "/healthz"), timeout=60, what="metrics service")
@@ -253,12 +334,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         latencies = await latency(bootstrap, topics.topic_events, url, rate=args.rate, seconds=args.latency_seconds)
         rss = peak_rss_mb(service_pid)
         return {
-            "events": args.events, "dossiers": dossiers, "raw_consumer_events_per_s": round(ceiling),
-            "metrics_catch_up_events_per_s": round(rate), "ratio": round(rate / ceiling, 3),
-            "latency_rate_events_per_s": args.rate, "latency_probes": len(latencies),
-            "latency_p50_s": round(percentile(latencies, 50), 3), "latency_p99_s": round(percentile(latencies, 99), 3),
-            "metrics_peak_rss_mb": round(rss, 1), "measured_at": datetime.now(UTC).isoformat(),
-        }  # fmt: skip
+            "events": args.events,
+            "dossiers": dossiers,
+            "raw_consumer_events_per_s": round(ceiling),
+            "metrics_catch_up_events_per_s": round(rate),
+            "ratio": round(rate / ceiling, 3),
+            "latency_rate_events_per_s": args.rate,
+            "latency_probes": len(latencies),
+            "latency_p50_s": round(percentile(latencies, 50), 3),
+            "latency_p99_s": round(percentile(latencies, 99), 3),
+            "metrics_peak_rss_mb": round(rss, 1),
+            "measured_at": datetime.now(UTC).isoformat(),
+        }
     finally:
         if service_pid:
             stop_pid(service_pid)
@@ -277,10 +364,18 @@ def main() -> None:
     parser.add_argument("--pg-dsn")
     result = asyncio.run(run(parser.parse_args()))
     table = Table("measure", "CivicPulse metrics", "raw aiokafka consumer", "ratio", title="metrics benchmark")
-    table.add_row("catch-up (events/s)", f"{result['metrics_catch_up_events_per_s']:,}",
-                  f"{result['raw_consumer_events_per_s']:,}", f"{result['ratio']:.2f}x")  # fmt: skip
-    table.add_row(f"latency p50 / p99 at {result['latency_rate_events_per_s']:,}/s",
-                  f"{result['latency_p50_s']:.3f}s / {result['latency_p99_s']:.3f}s", "—", "")  # fmt: skip
+    table.add_row(
+        "catch-up (events/s)",
+        f"{result['metrics_catch_up_events_per_s']:,}",
+        f"{result['raw_consumer_events_per_s']:,}",
+        f"{result['ratio']:.2f}x",
+    )
+    table.add_row(
+        f"latency p50 / p99 at {result['latency_rate_events_per_s']:,}/s",
+        f"{result['latency_p50_s']:.3f}s / {result['latency_p99_s']:.3f}s",
+        "—",
+        "",
+    )
     table.add_row("peak RSS", f"{result['metrics_peak_rss_mb']:.0f} MB", "—", "")
     console.print(table)
     RESULTS.mkdir(parents=True, exist_ok=True)

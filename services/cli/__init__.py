@@ -5,11 +5,15 @@ from __future__ import annotations
 import typer
 
 from services.cli import admin, dev
+from services.ingest.cli import app as ingest_app
 from services.metrics.cli import app as metrics_app
+from services.simulator.cli import simulate
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(dev.app, name="dev")
+app.add_typer(ingest_app, name="ingest")
 app.add_typer(metrics_app, name="metrics")
+app.command()(simulate)
 admin.register(app)
 
 

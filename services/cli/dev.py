@@ -19,10 +19,31 @@ from shared.topics import ensure_topics
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 console = Console()
 SERVICES: list[ServiceProcess] = [
+    ServiceProcess("ingest", ("ingest", "serve"), 8001),
     ServiceProcess("metrics", ("metrics", "serve"), 8002),
 ]
 """Project processes the stack runs, in start order."""
-DEMO: list[ServiceProcess] = []
+DEMO: list[ServiceProcess] = [
+    # A week of history first, so every window has data at once; then live traffic with one district slipping.
+    ServiceProcess(
+        "simulator",
+        (
+            "simulate",
+            "--profile",
+            "haiduong",
+            "--rate",
+            "50/s",
+            "--duration",
+            "24h",
+            "--backfill",
+            "7d",
+            "--backfill-events",
+            "60000",
+            "--incident",
+            "district=HD.CG,kpi=online_submission_rate,to=0.6,for=2h",
+        ),
+    ),
+]
 """Processes that produce demo traffic."""
 
 
@@ -38,7 +59,7 @@ def up(demo: Annotated[bool, typer.Option(help="Also start demo traffic.")] = Tr
     try:
         stack.start_infrastructure(progress=lambda line: console.print(f"[cyan]•[/] {line}"))
         env = stack.environment()
-        pg = PostgresSettings(pg_dsn=env["CIVICPULSE_PG_DSN"])  # type: ignore[arg-type]
+        pg = PostgresSettings(pg_dsn=env["CIVICPULSE_PG_DSN"])
         applied = asyncio.run(run_migrations(pg))
         console.print(f"[cyan]•[/] migrations: {len(applied)} applied")
         reports = asyncio.run(ensure_topics(KafkaSettings(kafka_bootstrap=stack.bootstrap), TopicSettings()))

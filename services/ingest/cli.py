@@ -1,0 +1,47 @@
+"""`civicpulse ingest`: run the ingest service, hash a bearer token for the tokens file."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: CIVICPULSE_HTTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: CIVICPULSE_HTTP_PORT, 8001).")] = None,
+) -> None:
+    """Serve the ingest API and consume the raw topic, configured from CIVICPULSE_* variables."""
+    import uvicorn
+
+    from services.ingest.main import create_app
+    from services.ingest.settings import IngestSettings
+    from shared.logs import configure_logging
+
+    settings = IngestSettings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format, service="ingest")
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.http_host,
+        port=port if port is not None else settings.http_port,
+        log_config=None,  # keep the JSON logging configured above
+        access_log=False,  # requests are counted in /metrics; access lines would only repeat them
+        lifespan="on",
+    )
+
+
+@app.command("hash-token")
+def hash_token_command() -> None:
+    """Print the SHA-256 of a token read from stdin (or prompted for), to paste into the tokens file."""
+    from services.ingest.auth import hash_token
+
+    interactive = sys.stdin.isatty()
+    token = typer.prompt("token", hide_input=True) if interactive else sys.stdin.readline().rstrip("\r\n")
+    if not token:
+        typer.echo("empty token", err=True)
+        raise typer.Exit(2)
+    typer.echo(hash_token(token))

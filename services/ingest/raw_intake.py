@@ -1,0 +1,175 @@
+"""Kafka intake: raw records from portals to canonical events, or to the DLQ untouched with the reason.
+
+Offsets are committed only after Kafka acknowledged every outcome of a batch (events and dead letters), so a
+crash replays the batch (event ids make that safe). A record that cannot be classified is a dead letter, never
+an exception: one bad record cannot stop or slow the consumer. When Kafka cannot acknowledge, the batch is
+rewound and retried after a backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import Annotated, Any, Protocol
+
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from pydantic import WithJsonSchema
+
+from services.ingest.metrics import UNKNOWN, IngestMetrics
+from services.ingest.publisher import OutgoingRecord, RecordSink, event_records
+from services.ingest.settings import IngestSettings
+from services.ingest.validation import Rejection, classify_record
+from shared.events import Event
+
+log = logging.getLogger(__name__)
+RawRecord = Annotated[
+    bytes,
+    WithJsonSchema(
+        {"type": "string", "contentMediaType": "application/json",
+         "description": "One canonical event as JSON (the schema of the events channel); anything else, including "
+         "records over the size limit, goes to the DLQ untouched."}
+    ),
+]  # fmt: skip
+"""A raw record's bytes, documented (AsyncAPI) as what portals should send."""
+DLQ_ERROR_MAX_CHARS = 1000
+OUR_HEADERS = ("x-dlq-", "x-source-")
+
+
+class ConsumedBatch(Protocol):
+    """What the intake needs of a consumed message: its records, and committing or rewinding them."""
+
+    raw_message: Any
+
+    async def ack(self) -> None:
+        """Commit the batch's offsets."""
+        ...
+
+    async def nack(self) -> None:
+        """Rewind to the batch's first offsets, so it is consumed again."""
+        ...
+
+
+def dead_letter(record: ConsumerRecord[Any, Any], rejection: Rejection, *, topic: str, at: datetime) -> OutgoingRecord:
+    """The DLQ record: the original key, value and headers, plus headers saying why, from where and when."""
+    kept = [(k, bytes(v or b"")) for k, v in record.headers if not k.startswith(OUR_HEADERS)]
+    ours = {
+        "x-dlq-reason": rejection.reason,
+        "x-dlq-error": rejection.detail[:DLQ_ERROR_MAX_CHARS],
+        "x-source-topic": record.topic,
+        "x-source-partition": str(record.partition),
+        "x-source-offset": str(record.offset),
+        "x-dlq-at": at.isoformat(),
+    }
+    key = record.key if record.key is not None or record.value is not None else b""  # Kafka needs key or value
+    return OutgoingRecord(topic, key, record.value, [*kept, *((k, v.encode()) for k, v in ours.items())])
+
+
+@dataclasses.dataclass
+class Routed:
+    """A raw batch sorted out: what to produce, the valid events among it, the reasons of the dead letters."""
+
+    outgoing: list[OutgoingRecord] = dataclasses.field(default_factory=list)
+    events: list[Event] = dataclasses.field(default_factory=list)
+    reasons: list[str] = dataclasses.field(default_factory=list)
+
+
+class RawIntake:
+    """Routes each raw record to the events topic or the DLQ and waits until Kafka acknowledged all of them."""
+
+    def __init__(
+        self,
+        *,
+        settings: IngestSettings,
+        publisher: RecordSink,
+        metrics: IngestMetrics,
+        clock: Callable[[], datetime],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._settings = settings
+        self._publisher = publisher
+        self._metrics = metrics
+        self._clock = clock
+        self._sleep = sleep
+        self._failures = 0
+
+    def route(self, records: Sequence[ConsumerRecord[Any, Any]]) -> Routed:
+        """The records to produce, in consumption order (so per-key order holds), with what they are."""
+        settings, now = self._settings, self._clock()
+        routed = Routed()
+        for record in records:
+            try:
+                outcome = classify_record(
+                    record.value, max_bytes=settings.ingest_max_record_bytes, now=now,
+                    future_tolerance=settings.ingest_future_tolerance,
+                )  # fmt: skip
+            except Exception as exc:  # a bug must cost one dead letter, not the consumer
+                log.exception("raw record could not be classified")
+                outcome = Rejection("unprocessable", repr(exc))
+            if isinstance(outcome, Rejection):
+                log.warning(
+                    "raw record dead-lettered",
+                    extra={"reason": outcome.reason, "topic": record.topic, "partition": record.partition,
+                           "offset": record.offset},
+                )  # fmt: skip
+                routed.outgoing.append(dead_letter(record, outcome, topic=settings.topic_dlq, at=now))
+                routed.reasons.append(outcome.reason)
+            else:
+                routed.events.append(outcome)
+                routed.outgoing.extend(event_records([outcome], topic=settings.topic_events))
+        return routed
+
+    async def handle(self, message: ConsumedBatch) -> None:
+        """Produce every outcome, then commit; on failure rewind the batch and retry it after a backoff."""
+        records = message.raw_message if isinstance(message.raw_message, tuple) else (message.raw_message,)
+        routed = self.route(records)
+        try:
+            await self._publisher.send_all(routed.outgoing)
+        except Exception as exc:  # Kafka trouble (or a bug): never commit what is not durable
+            self._failures += 1
+            delay = min(0.5 * 2 ** (self._failures - 1), 10.0)
+            log.warning(
+                "raw batch not acknowledged; rewinding",
+                extra={"records": len(records), "in_s": delay, "error": repr(exc)},
+            )
+            await self._sleep(delay)
+            await message.nack()
+            return
+        self._failures = 0
+        await message.ack()
+        self._metrics.batch_size.labels("raw").observe(len(records))
+        self._metrics.count_accepted(routed.events, intake="raw")
+        for reason, count in collections.Counter(routed.reasons).items():
+            self._metrics.count_rejected(count, source=UNKNOWN, intake="raw", reason=reason)
+
+
+async def _parse_untouched(records: tuple[ConsumerRecord[Any, Any], ...], original: Any) -> StreamMessage[Any]:
+    # FastStream decodes header values as UTF-8 and may decode bodies by content type; either would make a
+    # malformed record an exception. It parses header-less copies; the handler gets the records as consumed.
+    message: StreamMessage[Any] = await original(tuple(dataclasses.replace(r, headers=[]) for r in records))
+    message.raw_message = records
+    return message
+
+
+async def _values(message: StreamMessage[Any]) -> list[bytes]:
+    return [record.value or b"" for record in message.raw_message]
+
+
+def register_raw_intake(broker: KafkaBroker, intake: RawIntake, *, settings: IngestSettings) -> None:
+    """Subscribe the intake to the raw topic (manual acknowledgement: commit after the outcome is durable)."""
+
+    @broker.subscriber(
+        settings.topic_raw, group_id=settings.ingest_group_id, auto_offset_reset="earliest", batch=True,
+        max_records=settings.ingest_raw_batch_records, ack_policy=AckPolicy.MANUAL, parser=_parse_untouched,
+        decoder=_values,
+        title="raw-intake", description="Raw records from portals; valid ones to the events topic, others to the DLQ.",
+    )  # fmt: skip
+    async def raw_intake(records: list[RawRecord], message: KafkaMessage) -> None:
+        await intake.handle(message)

@@ -120,8 +120,16 @@ def simulate(
                     backfill_events=backfill_events,
                 )
 
+                last_line = [time.monotonic()]
+
                 def sent(n: int) -> None:
                     progress.update(task, advance=n, status=f"retries {client.stats.retries}")
+                    # Without a terminal (make up, CI) the bar is invisible: a progress line every 10 s instead.
+                    if not console.is_terminal and time.monotonic() - last_line[0] >= 10:
+                        last_line[0] = time.monotonic()
+                        stats = client.stats
+                        console.print(f"simulate: {stats.accepted:,} events acknowledged, {stats.retries} retries, "
+                                      f"{stats.accepted / (last_line[0] - started):,.0f} events/s")  # fmt: skip
 
                 await run_batches(batches, client=client, concurrency=concurrency, on_sent=sent)
             return client

@@ -115,7 +115,10 @@ def dossier_events(count: int, *, seed: int, now: datetime) -> list[tuple[bytes,
                         ),
                     )
                 )
-    return out[:count]
+    # A topic holds events roughly in the order they happened: replaying a month means reading it in time order.
+    out = out[:count]
+    out.sort(key=lambda kv: orjson.loads(kv[1])["occurred_at"])
+    return out
 
 
 async def preload(bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from services.alerts.cli import app as alerts_app
 from services.cli import admin, dev
 from services.ingest.cli import app as ingest_app
 from services.metrics.cli import app as metrics_app
@@ -14,6 +15,7 @@ app.add_typer(dev.app, name="dev")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(metrics_app, name="metrics")
 app.command()(simulate)
+app.add_typer(alerts_app, name="alerts")
 admin.register(app)
 
 

@@ -21,6 +21,7 @@ console = Console()
 SERVICES: list[ServiceProcess] = [
     ServiceProcess("ingest", ("ingest", "serve"), 8001),
     ServiceProcess("metrics", ("metrics", "serve"), 8002),
+    ServiceProcess("alerts", ("alerts", "serve"), 8003),
 ]
 """Project processes the stack runs, in start order."""
 DEMO: list[ServiceProcess] = [

@@ -72,6 +72,7 @@ class SnapshotRefresher:
         self._next_full = 0.0
         self._next_prune = 0.0
         self._next_refdata = 0.0
+        self._last_compute_s = 0.0
 
     @property
     def is_leader(self) -> bool:
@@ -99,8 +100,9 @@ class SnapshotRefresher:
                     await self._drop_leadership()
                     await asyncio.sleep(self._settings.metrics_retry_backoff_s)
                 else:
-                    # Rate-limit recomputation under a steady stream of batches.
-                    await asyncio.sleep(self._settings.metrics_snapshot_interval_s)
+                    # Rate-limit recomputation under a steady stream of batches; when a recompute gets slow (a big
+                    # backlog), leave PostgreSQL at least twice that time for counting.
+                    await asyncio.sleep(max(self._settings.metrics_snapshot_interval_s, 2 * self._last_compute_s))
         finally:
             await self._drop_leadership()
 
@@ -141,7 +143,8 @@ class SnapshotRefresher:
             log.warning("publishing snapshots failed; will republish all", exc_info=True)
             self._next_full = 0.0
         await self._board.replace(snapshots)
-        self._metrics.snapshot_seconds.observe(time.perf_counter() - started)
+        self._last_compute_s = time.perf_counter() - started
+        self._metrics.snapshot_seconds.observe(self._last_compute_s)
 
     async def _read_sources(self, connection: Any) -> None:
         rows = await connection.fetch(queries.SOURCE_ACTIVITY)

@@ -14,7 +14,7 @@ class MetricsSettings(ServiceSettings, PostgresSettings, HttpSettings, Reference
 
     http_port: int = Field(default=8002, ge=0, le=65535, description="HTTP port.")
     metrics_group_id: str = Field(default="civicpulse-metrics", description="Consumer group of the events topic.")
-    metrics_batch_max_records: int = Field(default=2000, ge=1, description="Most events counted in one transaction.")
+    metrics_batch_max_records: int = Field(default=5000, ge=1, description="Most events counted in one transaction.")
     metrics_batch_timeout_ms: int = Field(default=100, ge=1, description="Longest wait to fill a batch.")
     metrics_retry_backoff_s: float = Field(default=1.0, gt=0, description="Pause before a failed batch is retried.")
     metrics_snapshot_interval_s: float = Field(

@@ -1,0 +1,1 @@
+"""Pure alerting logic: rules, the alert state machine, templates, silences, notifications. No I/O."""

@@ -1,0 +1,77 @@
+"""The shipped rules, built from the default KPI targets: one rule per KPI and unit level, plus staleness rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.targets import Targets
+
+LEVELS = ("province", "department", "district")
+"""Levels with default KPI rules; communes are too many and too small for a default page."""
+SEVERITY = {"province": "critical", "department": "warning", "district": "warning"}
+WINDOW = "30d"
+"""A month of dossiers: long enough that a bad morning is not an incident, short enough to move within days."""
+FOR = "15m"
+RECOVERY_MARGIN = 0.01
+SOURCE_QUIET_FOR = "30m"
+UNIT_QUIET_FOR = "24h"
+
+KPI_SUMMARY = "{kpi} of {unit_name} is {value_pct} over {window}, below the {target_pct} target"
+KPI_DESCRIPTION = (
+    "{kpi} for {unit_name} ({unit}, {unit_level}) over the {window} window is {value_pct} "
+    "({numerator}/{denominator}); the target is {target_pct}; the alert clears at {clear_pct}."
+)
+
+
+def default_rules(targets: Targets) -> dict[str, Any]:
+    """The rules document (to be dumped as YAML) for the targets of the default levels."""
+    rules: list[dict[str, Any]] = []
+    for target in targets.targets:
+        if target.level not in LEVELS:
+            continue
+        rules.append({
+            "name": f"{target.kpi}.{target.level}",
+            "kpi": target.kpi,
+            "window": WINDOW,
+            "scope": {"levels": [target.level]},
+            "direction": "below" if target.direction == "above" else "above",
+            "target": target.target,
+            "recovery_margin": RECOVERY_MARGIN,
+            "min_denominator": target.min_denominator,
+            "severity": SEVERITY[target.level],
+            "labels": {"family": "kpi-below-target"},
+            "annotations": {
+                "summary": KPI_SUMMARY if target.direction == "above" else KPI_SUMMARY.replace("below", "above"),
+                "description": KPI_DESCRIPTION,
+                "runbook_url": "{runbook_base_url}kpi-below-target.md",
+            },
+        })  # fmt: skip
+    rules.append({
+        "name": "source-stale",
+        "kind": "source_stale",
+        "quiet_for": SOURCE_QUIET_FOR,
+        "for": "0s",
+        "severity": "critical",
+        "labels": {"family": "source-stale"},
+        "annotations": {
+            "summary": "No events from source {source} for {age} (allowed: {quiet_for})",
+            "description": "The newest event from {source} occurred at {last_event_at}. Check the upstream system "
+            "and the ingest service.",
+            "runbook_url": "{runbook_base_url}source-stale.md",
+        },
+    })  # fmt: skip
+    rules.append({
+        "name": "unit-stale.district",
+        "kind": "unit_stale",
+        "scope": {"levels": ["district"]},
+        "quiet_for": UNIT_QUIET_FOR,
+        "for": "0s",
+        "severity": "warning",
+        "labels": {"family": "unit-stale"},
+        "annotations": {
+            "summary": "No events for {unit_name} for {age} (allowed: {quiet_for})",
+            "description": "The newest event of {unit_name} ({unit}) or its communes occurred at {last_event_at}.",
+            "runbook_url": "{runbook_base_url}unit-stale.md",
+        },
+    })  # fmt: skip
+    return {"defaults": {"for": FOR, "receivers": []}, "rules": rules}

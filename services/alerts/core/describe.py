@@ -1,0 +1,76 @@
+"""An alert's labels (its identity for routing and silences) and its rendered annotations."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.alerts.core.conditions import Reading
+from services.alerts.core.durations import format_duration
+from services.alerts.core.rules import AnyRule, Direction, KpiRule, SourceStaleRule
+from services.alerts.core.templates import percent, render
+
+
+@dataclass(frozen=True, slots=True)
+class UnitInfo:
+    """What the unit tree says about a unit."""
+
+    name: str
+    level: str
+
+
+def alert_labels(rule: AnyRule, subject: str, unit: UnitInfo | None) -> dict[str, str]:
+    """Rule labels plus the built-in ones (which win): alertname, severity, and kpi/window/unit or source."""
+    labels = dict(rule.labels)
+    labels.update(alertname=rule.name, severity=rule.severity)
+    if isinstance(rule, SourceStaleRule):
+        labels["source"] = subject
+        return labels
+    labels["unit"] = subject
+    if unit is not None:
+        labels["unit_level"] = unit.level
+    if isinstance(rule, KpiRule):
+        labels.update(kpi=rule.kpi, window=rule.window.value)
+    return labels
+
+
+def template_context(
+    rule: AnyRule, subject: str, reading: Reading | None, unit: UnitInfo | None, *, runbook_base_url: str
+) -> dict[str, Any]:
+    """The values an annotation template can use (see `templates.KPI_FIELDS` / `STALENESS_FIELDS`)."""
+    value = reading.value if reading is not None else None
+    context: dict[str, Any] = {
+        "rule": rule.name,
+        "severity": rule.severity,
+        "unit": subject,
+        "unit_name": unit.name if unit is not None else subject,
+        "unit_level": unit.level if unit is not None else "",
+        "value": value if value is not None else math.nan,
+        "runbook_base_url": runbook_base_url,
+    }
+    if isinstance(rule, KpiRule):
+        context.update(
+            kpi=rule.kpi, window=rule.window.value, value_pct=percent(value), target=rule.target,
+            target_pct=percent(rule.target), recovery_margin=rule.recovery_margin, direction=rule.direction.value,
+            clear_pct=percent(rule.target + rule.recovery_margin * (1 if rule.direction is Direction.BELOW else -1)),
+            numerator=reading.numerator if reading is not None else None,
+            denominator=reading.denominator if reading is not None else None, min_denominator=rule.min_denominator,
+        )  # fmt: skip
+        return context
+    last = reading.last_event_at if reading is not None else None
+    context.update(
+        source=subject if isinstance(rule, SourceStaleRule) else "",
+        quiet_for=format_duration(rule.quiet_for),
+        age=format_duration(timedelta(seconds=value)) if value is not None else "unknown",
+        target=rule.quiet_for.total_seconds(),
+        last_event_at=last.isoformat() if isinstance(last, datetime) else "never",
+    )
+    return context
+
+
+def render_annotations(rule: AnyRule, context: dict[str, Any]) -> dict[str, str]:
+    """Every annotation of the rule, rendered; empty ones are left out."""
+    rendered = {key: render(template, context) for key, template in rule.annotations.templates().items()}
+    return {key: text for key, text in rendered.items() if text}

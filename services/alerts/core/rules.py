@@ -1,0 +1,129 @@
+"""Alert rules: a KPI against its target, or a source or unit that went quiet."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from services.alerts.core.durations import Duration
+from services.alerts.core.receivers import ReceiverName
+from services.alerts.core.templates import KPI_FIELDS, STALENESS_FIELDS, check_template
+from services.metrics.core.kpis import KPI_NAMES
+from services.metrics.core.windows import WindowName
+from shared.refdata import UnitLevel
+
+RuleName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
+LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+Severity = Literal["info", "warning", "critical"]
+
+
+class Direction(StrEnum):
+    """Which side of the target fires: `below` for rates that should be high."""
+
+    BELOW = "below"
+    ABOVE = "above"
+
+
+class Scope(BaseModel):
+    """The units a rule watches: every unit of some levels, explicit units, or both."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    levels: tuple[UnitLevel, ...] = ()
+    units: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Scope:
+        if not self.levels and not self.units:
+            raise ValueError("a scope names at least one level or one unit")
+        return self
+
+    def covers(self, *, unit_code: str, unit_level: str | None) -> bool:
+        """Whether a unit is in scope."""
+        return unit_code in self.units or (unit_level is not None and unit_level in self.levels)
+
+
+class Annotations(BaseModel):
+    """Templates rendered with the alert's figures; extra keys are allowed and rendered too."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    summary: str = Field(min_length=1)
+    description: str = ""
+    runbook_url: str = ""
+
+    def templates(self) -> dict[str, str]:
+        """Every annotation, by name."""
+        extra = {k: str(v) for k, v in (self.model_extra or {}).items()}
+        return {"summary": self.summary, "description": self.description, "runbook_url": self.runbook_url, **extra}
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: RuleName
+    severity: Severity = "warning"
+    for_: Duration = Field(default=timedelta(0), alias="for")
+    repeat_interval: Duration | None = None
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    annotations: Annotations
+    receivers: tuple[ReceiverName, ...] = ()
+
+    TEMPLATE_FIELDS: ClassVar[dict[str, Any]] = KPI_FIELDS
+    """Fields the annotation templates of this kind of rule may use."""
+
+    @field_validator("annotations")
+    @classmethod
+    def _templates_render(cls, annotations: Annotations) -> Annotations:
+        for key, template in annotations.templates().items():
+            try:
+                check_template(template, cls.TEMPLATE_FIELDS)
+            except ValueError as exc:
+                raise ValueError(f"{key}: {exc}") from None
+        return annotations
+
+
+class KpiRule(_Rule):
+    """Fires when a KPI of a unit in scope is on the wrong side of its target for `for`."""
+
+    kind: Literal["kpi"] = "kpi"
+    kpi: str
+    window: WindowName = WindowName.D30
+    scope: Scope
+    direction: Direction = Direction.BELOW
+    target: float = Field(ge=0, le=1)
+    recovery_margin: float = Field(default=0.0, ge=0, le=1, description="Hysteresis: how far past target clears.")
+    min_denominator: int = Field(default=1, ge=1, description="Below this a value is noise: no data.")
+
+    @field_validator("kpi")
+    @classmethod
+    def _known_kpi(cls, kpi: str) -> str:
+        if kpi not in KPI_NAMES:
+            raise ValueError(f"unknown KPI {kpi!r}; known: {', '.join(KPI_NAMES)}")
+        return kpi
+
+
+class SourceStaleRule(_Rule):
+    """Fires when no event from a source occurred for `quiet_for` (every source seen, or those listed)."""
+
+    kind: Literal["source_stale"]
+    sources: tuple[str, ...] = ()
+    quiet_for: Duration
+
+    TEMPLATE_FIELDS: ClassVar[dict[str, Any]] = STALENESS_FIELDS
+
+
+class UnitStaleRule(_Rule):
+    """Fires when no event for a unit in scope (or its descendants) occurred for `quiet_for`."""
+
+    kind: Literal["unit_stale"]
+    scope: Scope
+    quiet_for: Duration
+
+    TEMPLATE_FIELDS: ClassVar[dict[str, Any]] = STALENESS_FIELDS
+
+
+AnyRule = KpiRule | SourceStaleRule | UnitStaleRule

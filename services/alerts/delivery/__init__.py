@@ -1,0 +1,1 @@
+"""Receivers: how a notification from the outbox reaches each kind of destination."""

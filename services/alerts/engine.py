@@ -1,0 +1,213 @@
+"""Evaluates every (rule, subject) on snapshots and on a timer, and commits each change with its notifications."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from services.alerts import inputs, store
+from services.alerts.core.conditions import Reading, target_of
+from services.alerts.core.describe import alert_labels, render_annotations, template_context
+from services.alerts.core.notifications import AlertView, build_change, build_notification
+from services.alerts.core.receivers import ALERTS_TOPIC_RECEIVER
+from services.alerts.core.rules import AnyRule
+from services.alerts.core.ruleset import RuleSet
+from services.alerts.core.silences import Silence, silencing
+from services.alerts.core.state import ACTIVE, AlertState, Evaluation, alert_id_of, evaluate, retire
+from services.alerts.subjects import Known, subjects_of
+from services.alerts.telemetry import AlertsMetrics
+from services.metrics.core.snapshots import KpiSnapshot
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    """The wall clock (tests inject their own)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineOptions:
+    """Evaluation settings that are not rules."""
+
+    repeat_interval: timedelta
+    runbook_base_url: str = ""
+
+
+class AlertEngine:
+    """Holds the rules, the newest readings and every alert; one asyncio lock serialises evaluations."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool[Any],
+        rules: RuleSet,
+        options: EngineOptions,
+        metrics: AlertsMetrics,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._pool = pool
+        self.rules = rules
+        self._options = options
+        self._metrics = metrics
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self.views: dict[str, AlertView] = {}
+        self._known = Known()
+        self._silences: list[Silence] = []
+
+    async def start(self) -> None:
+        """Load stored alerts and current snapshots, then evaluate: no waiting for the next full publication."""
+        async with self._lock, self._pool.acquire() as connection:
+            self.views = {v.state.alert_id: v for v in await store.load_views(connection)}
+            self._known.kpi = await inputs.load_kpi_readings(connection, self.rules.watched())
+        await self.tick()
+
+    async def run(self, *, interval: float) -> None:
+        """Tick every `interval` seconds until cancelled; a failed tick (database down) is retried next time."""
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.tick()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.warning("evaluation tick failed; retrying", exc_info=True)
+
+    async def on_snapshots(self, snapshots: Sequence[KpiSnapshot]) -> None:
+        """Evaluate the rules watching these snapshots, each in computed order; older ones than seen are ignored.
+
+        Every snapshot is evaluated, not just the newest of a batch: a clearing value between two breaches must
+        cancel a pending alert even if the three arrive together.
+        """
+        started = time.perf_counter()
+        watched = self.rules.watched()
+        fresh = sorted((s for s in snapshots if (s.kpi, s.window) in watched), key=lambda s: s.computed_at)
+        if not fresh:
+            return
+        async with self._lock:
+            now = self._clock()
+            for snapshot in fresh:
+                known = self._known.kpi.get(snapshot.scope)
+                if known is not None and snapshot.computed_at < known.reading.observed_at:
+                    continue
+                current = self._known.kpi[snapshot.scope] = inputs.kpi_reading(snapshot)
+                age = (now - snapshot.computed_at).total_seconds()
+                self._metrics.snapshot_age_seconds.observe(max(0.0, age))
+                for rule in self.rules.kpi_rules():
+                    if (rule.kpi, rule.window.value) == (snapshot.kpi, snapshot.window) and rule.scope.covers(
+                        unit_code=snapshot.unit_code, unit_level=current.unit_level
+                    ):
+                        await self._evaluate(rule, snapshot.unit_code, current.reading, now)
+        self._metrics.evaluation_seconds.labels("snapshot").observe(time.perf_counter() - started)
+
+    async def tick(self) -> None:
+        """Timer round: refresh units, silences and activity, then evaluate every rule on what is known."""
+        started = time.perf_counter()
+        async with self._lock:
+            now = self._clock()
+            async with self._pool.acquire() as connection:
+                self._known.units = await inputs.load_units(connection)
+                self._silences = await inputs.load_silences(connection, now=now)
+                self._known.source_activity, self._known.unit_activity = await inputs.load_activity(connection)
+            for rule in self.rules:
+                subjects = subjects_of(rule, self._known, alerts=list(self.views.values()), now=now)
+                for subject, reading in subjects.items():
+                    await self._evaluate(rule, subject, reading, now)
+        self._metrics.evaluation_seconds.labels("timer").observe(time.perf_counter() - started)
+
+    async def reload(self, rules: RuleSet) -> None:
+        """Swap in new rules, keeping every alert; alerts of removed rules are resolved (or dropped if pending)."""
+        async with self._lock:
+            now = self._clock()
+            for view in list(self.views.values()):
+                old = self.rules.get(view.state.rule)
+                if old is not None and rules.get(view.state.rule) is None:
+                    await self._commit(old, view, retire(view.state, now=now), now, note="rule removed")
+            watched_before = self.rules.watched()
+            self.rules = rules
+            if rules.watched() - watched_before:
+                async with self._pool.acquire() as connection:
+                    self._known.kpi.update(await inputs.load_kpi_readings(connection, rules.watched()))
+        await self.tick()
+
+    async def refresh_silences(self) -> None:
+        """Re-read silences now (after one is created or deleted) rather than at the next tick."""
+        async with self._lock, self._pool.acquire() as connection:
+            self._silences = await inputs.load_silences(connection, now=self._clock())
+
+    async def _evaluate(self, rule: AnyRule, subject: str, reading: Reading | None, now: datetime) -> None:
+        alert_id = alert_id_of(rule.name, subject)
+        for _attempt in range(2):
+            view = self.views.get(alert_id) or AlertView(AlertState(rule.name, subject), rule.severity, {}, {}, None)
+            labels = alert_labels(rule, subject, self._known.unit(rule, subject))
+            muted_by = silencing(self._silences, labels, now)
+            repeat = self.rules.repeat_interval(rule, default=self._options.repeat_interval)
+            result = evaluate(view.state, reading, rule, now=now, repeat_interval=repeat, silenced=bool(muted_by))
+            if not _worth_writing(view.state, result):
+                if view.state.version and result.state != view.state:
+                    self.views[alert_id] = replace(view, state=result.state)
+                return
+            note = f"notifications muted by silence {', '.join(map(str, muted_by))}" if muted_by else None
+            if await self._commit(rule, view, result, now, note=note, labels=labels):
+                return
+            async with self._pool.acquire() as connection:  # another replica wrote it first: start from its row
+                stored = await store.load_view(connection, alert_id)
+            if stored is not None:
+                self.views[alert_id] = stored
+        log.warning("alert kept changing under us; will retry next tick", extra={"alert_id": alert_id})
+
+    async def _commit(
+        self,
+        rule: AnyRule,
+        view: AlertView,
+        result: Evaluation,
+        now: datetime,
+        *,
+        note: str | None,
+        labels: dict[str, str] | None = None,
+    ) -> bool:
+        state, unit = result.state, self._known.unit(rule, view.state.subject)
+        context = template_context(rule, state.subject, state.reading, unit,
+                                   runbook_base_url=self._options.runbook_base_url)  # fmt: skip
+        labels = labels if labels is not None else alert_labels(rule, state.subject, unit)
+        new_view = AlertView(state, rule.severity, labels, render_annotations(rule, context), target_of(rule))
+        outgoing = [
+            store.Outgoing(n.id, receiver, n.kind.value, n.model_dump(mode="json"))
+            for n in (build_notification(new_view, notice) for notice in result.notices)
+            for receiver in rule.receivers
+        ]
+        outgoing += [
+            store.Outgoing(c.id, ALERTS_TOPIC_RECEIVER, "change", c.model_dump(mode="json"))
+            for c in (build_change(new_view, t) for t in result.transitions)
+        ]
+        async with self._pool.acquire() as connection:
+            version = await store.save(
+                connection, view=new_view, previous_version=view.state.version, transitions=result.transitions,
+                outgoing=outgoing, note=note, now=now,
+            )  # fmt: skip
+        if version is None:
+            self._metrics.write_conflicts.inc()
+            return False
+        self.views[state.alert_id] = replace(new_view, state=replace(state, version=version))
+        for transition in result.transitions:
+            self._metrics.transitions.labels(transition.to_status.value).inc()
+            log.info("alert %s: %s → %s", state.alert_id, transition.from_status, transition.to_status,
+                     extra={"alert_id": state.alert_id, "to": transition.to_status.value})  # fmt: skip
+        return True
+
+
+def _worth_writing(before: AlertState, result: Evaluation) -> bool:
+    """A change of status or a notice is always written; a new value only while the alert is active."""
+    if result.transitions or result.notices:
+        return True
+    after = result.state
+    if after.status not in ACTIVE or before.reading is None or after.reading is None:
+        return False
+    old, new = before.reading, after.reading
+    return (old.value, old.numerator, old.denominator) != (new.value, new.numerator, new.denominator)

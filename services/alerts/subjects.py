@@ -1,0 +1,58 @@
+"""Which units or sources each rule is about right now, with their readings (pure, over what the engine knows)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.alerts.core.conditions import Reading
+from services.alerts.core.describe import UnitInfo
+from services.alerts.core.notifications import AlertView
+from services.alerts.core.rules import AnyRule, KpiRule, SourceStaleRule
+from services.alerts.inputs import KpiReading, Scope, staleness_reading
+
+
+@dataclass(slots=True)
+class Known:
+    """The newest KPI readings, the unit tree, and the newest event per source and per unit."""
+
+    kpi: dict[Scope, KpiReading] = field(default_factory=dict)
+    units: Mapping[str, UnitInfo] = field(default_factory=dict)
+    source_activity: Mapping[str, datetime] = field(default_factory=dict)
+    unit_activity: Mapping[str, datetime] = field(default_factory=dict)
+
+    def unit(self, rule: AnyRule, subject: str) -> UnitInfo | None:
+        """The unit an alert is about (None for a source); a unit the tree lacks keeps its snapshot's level."""
+        if isinstance(rule, SourceStaleRule):
+            return None
+        info = self.units.get(subject)
+        if info is None and isinstance(rule, KpiRule):
+            current = self.kpi.get((rule.kpi, rule.window.value, subject))
+            return UnitInfo(subject, current.unit_level) if current else None
+        return info
+
+
+def subjects_of(
+    rule: AnyRule, known: Known, *, alerts: Iterable[AlertView], now: datetime
+) -> dict[str, Reading | None]:
+    """Subject → reading for every subject in the rule's scope with data, plus its known alerts (None: no news)."""
+    subjects: dict[str, Reading | None] = {}
+    if isinstance(rule, KpiRule):
+        for (kpi, window, unit), current in known.kpi.items():
+            in_scope = rule.scope.covers(unit_code=unit, unit_level=current.unit_level)
+            if in_scope and (kpi, window) == (rule.kpi, rule.window.value):
+                subjects[unit] = current.reading
+    elif isinstance(rule, SourceStaleRule):
+        for source, last in known.source_activity.items():
+            if not rule.sources or source in rule.sources:
+                subjects[source] = staleness_reading(last, now=now)
+    else:
+        for unit, last in known.unit_activity.items():
+            info = known.units.get(unit)
+            if rule.scope.covers(unit_code=unit, unit_level=info.level if info else None):
+                subjects[unit] = staleness_reading(last, now=now)
+    for view in alerts:
+        if view.state.rule == rule.name:
+            subjects.setdefault(view.state.subject, None)  # a known alert advances on its last reading
+    return subjects

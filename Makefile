@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 DEMO ?= 1
 PYTEST_ARGS ?=
 
-.PHONY: help bootstrap up down status test test-unit test-integration lint fmt schema docs bench bench-ingest bench-metrics clean
+.PHONY: help bootstrap up down status test test-unit test-integration lint fmt schema docs generate promtool bench bench-ingest bench-metrics clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ lint: bootstrap ## ruff, ruff format --check, mypy --strict, committed event sch
 	@$(BIN)/mypy
 	@$(BIN)/civicpulse schema export --check
 	@$(BIN)/civicpulse docs config --check
+	@$(BIN)/mypy tests/support/prometheus.py deploy/prometheus/generate_rules.py deploy/grafana/build_dashboards.py
+	@$(BIN)/python deploy/prometheus/generate_rules.py --check
+	@$(BIN)/python deploy/grafana/build_dashboards.py --check
 
 fmt: ## Format and auto-fix
 	@$(BIN)/ruff format .
@@ -43,6 +46,15 @@ fmt: ## Format and auto-fix
 
 schema: ## Regenerate the committed JSON Schema of the canonical event
 	@$(BIN)/civicpulse schema export
+
+generate: ## Regenerate the Prometheus KPI rules and the Grafana dashboards
+	@$(BIN)/python deploy/prometheus/generate_rules.py
+	@$(BIN)/python deploy/grafana/build_dashboards.py
+
+promtool: ## Check the Prometheus config and rules, run the rule tests, check the Alertmanager config
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool test rules deploy/prometheus/tests/*.yml
+	amtool check-config deploy/alertmanager/alertmanager.yml
 
 docs: ## Regenerate the README's configuration table from the settings classes
 	@$(BIN)/civicpulse docs config

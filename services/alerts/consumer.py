@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from services.alerts.engine import AlertEngine
 from services.alerts.settings import AlertsSettings
 from services.alerts.telemetry import AlertsMetrics
-from services.metrics.core.snapshots import KpiSnapshot
+from services.metrics.core.snapshots import KpiSnapshot, snapshot_adapter
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def parse_snapshots(records: Sequence[ConsumerRecord[Any, Any]], metrics: Alerts
     snapshots = []
     for record in records:
         try:
-            snapshots.append(KpiSnapshot.model_validate_json(record.value or b""))
+            snapshots.append(snapshot_adapter.validate_json(record.value or b""))
         except ValidationError:
             metrics.invalid_snapshots.inc()
             log.warning("skipping an invalid snapshot", extra={"partition": record.partition, "offset": record.offset})

@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
 import yaml
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from services.metrics.api import kpi_router
 from services.metrics.consumer import register_consumer
 from services.metrics.core.kpis import KpiDefinition, kpi_definitions
-from services.metrics.core.snapshots import KpiSnapshot
+from services.metrics.core.snapshots import KpiSnapshot, snapshot_adapter
 from services.metrics.refresher import SnapshotBoard, SnapshotRefresher
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import KpiCollector, PipelineMetrics
@@ -49,23 +49,30 @@ def create_app(settings: MetricsSettings) -> FastAPI:
         )
     )
     broker = create_broker(settings, registry=registry, app_name="metrics")
-    snapshots_out = broker.publisher(settings.topic_snapshots, title="KPI snapshots")
     state: dict[str, Any] = {}
 
     async def publish(snapshots: Sequence[KpiSnapshot]) -> None:
-        for snapshot in snapshots:
-            await snapshots_out.publish(
-                orjson.dumps(snapshot.model_dump(mode="json")),
-                key="|".join(snapshot.scope).encode(),
-                headers={"content-type": "application/json"},
-                no_confirm=True,
+        # Tens of thousands at a full refresh: straight to the producer's batches, then wait for all acks.
+        producer: AIOKafkaProducer = state["producer"]
+        pending = [
+            await producer.send(
+                settings.topic_snapshots, snapshot_adapter.dump_json(s), key="|".join(s.scope).encode(),
+                headers=[("content-type", b"application/json")],
             )
-        await broker.config.producer.flush()  # type: ignore[attr-defined]
+            for s in snapshots
+        ]  # fmt: skip
+        await asyncio.gather(*pending)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(settings)
         state["pool"] = pool
+        producer = AIOKafkaProducer(
+            **settings.aiokafka_options(), client_id=f"{settings.kafka_client_id}-metrics-snapshots", acks="all",
+            enable_idempotence=True, linger_ms=20, max_batch_size=256 * 1024,
+        )  # fmt: skip
+        await producer.start()
+        state["producer"] = producer
         refresher = SnapshotRefresher(
             pool=pool, board=board, definitions=definitions, publish=publish, settings=settings, metrics=metrics
         )
@@ -82,6 +89,7 @@ def create_app(settings: MetricsSettings) -> FastAPI:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            await producer.stop()
             await pool.close()
 
     async def postgres_ready() -> bool:

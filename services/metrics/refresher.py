@@ -136,15 +136,15 @@ class SnapshotRefresher:
         snapshots = await store.compute_snapshots(connection, now=self._clock(), definitions=self._definitions)
         previous = self._board.current
         changed = [s for s in snapshots if s.scope not in previous or not s.same_value(previous[s.scope])]
+        await self._board.replace(snapshots)  # served from here on; the table and the topic follow
+        self._last_compute_s = time.perf_counter() - started
+        self._metrics.snapshot_seconds.observe(self._last_compute_s)
         await store.write_snapshots(connection, snapshots if full else changed)
         try:
             await self._publish(snapshots if full else changed)
         except Exception:  # Kafka down: the table is current; republish everything once it is back
             log.warning("publishing snapshots failed; will republish all", exc_info=True)
             self._next_full = 0.0
-        await self._board.replace(snapshots)
-        self._last_compute_s = time.perf_counter() - started
-        self._metrics.snapshot_seconds.observe(self._last_compute_s)
 
     async def _read_sources(self, connection: Any) -> None:
         rows = await connection.fetch(queries.SOURCE_ACTIVITY)

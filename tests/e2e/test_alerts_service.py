@@ -17,7 +17,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.alerts.delivery.webhook import SIGNATURE_HEADER, verify_signature
-from services.metrics.core.snapshots import KpiSnapshot
+from services.metrics.core.snapshots import KpiSnapshot, snapshot_adapter
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import KafkaSettings, TopicSettings
@@ -74,7 +74,7 @@ class SnapshotFeed:
 
     async def send(self, *snapshots: KpiSnapshot) -> None:
         for item in snapshots:
-            await self._producer.send_and_wait(self._topic, orjson.dumps(item.model_dump(mode="json")),
+            await self._producer.send_and_wait(self._topic, snapshot_adapter.dump_json(item),
                                                key="|".join(item.scope).encode())  # fmt: skip
 
 

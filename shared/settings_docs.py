@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterable
+from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings
@@ -12,6 +13,7 @@ from shared.settings import ENV_PREFIX
 
 BEGIN = "<!-- BEGIN CONFIG TABLE (generated: civicpulse docs config) -->"
 END = "<!-- END CONFIG TABLE -->"
+ROOT = Path(__file__).resolve().parents[1]
 SETTINGS_CLASSES = (
     ("all services", "shared.settings:RuntimeSettings"),
     ("all services", "shared.settings:KafkaSettings"),
@@ -43,6 +45,8 @@ def config_table(classes: Iterable[tuple[str, str]] = SETTINGS_CLASSES) -> str:
             default = field.get_default(call_default_factory=True)
             if isinstance(default, SecretStr) or "secret" in (field.description or "").lower():
                 shown = "*(secret)*" if default is not None else "—"
+            elif isinstance(default, Path) and default.is_relative_to(ROOT):
+                shown = f"`{default.relative_to(ROOT)}` (shipped)"  # the same on every checkout
             else:
                 shown = "—" if default is None else f"`{default}`"
             description = (field.description or "").replace("|", "\\|")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.cli.admin import load_refdata, run_migrations
+from shared.devstack.kafka import REPO_ROOT
 from shared.devstack.processes import StartError
 from shared.devstack.stack import DevStack, ServiceProcess
 from shared.settings import KafkaSettings, PostgresSettings, ReferenceDataSettings, TopicSettings
@@ -23,6 +25,8 @@ SERVICES: list[ServiceProcess] = [
     ServiceProcess("metrics", ("metrics", "serve"), 8002),
     ServiceProcess("alerts", ("alerts", "serve"), 8003),
 ]
+DEMO_RULES = REPO_ROOT / "deploy" / "demo" / "alert_rules.yaml"
+"""With demo traffic, alerts use short windows so the simulator's incident shows within minutes."""
 """Project processes the stack runs, in start order."""
 DEMO: list[ServiceProcess] = [
     # A week of history first, so every window has data at once; then live traffic with one district slipping.
@@ -69,7 +73,10 @@ def up(demo: Annotated[bool, typer.Option(help="Also start demo traffic.")] = Tr
         console.print(f"[cyan]•[/] reference data: {units} units, {entries} catalogue entries")
         for service in SERVICES + (DEMO if demo else []):
             console.print(f"[cyan]•[/] {service.name}: starting")
-            stack.start_service(service)
+            if demo and service.name == "alerts":
+                stack.start_service(replace(service, env=(("CIVICPULSE_ALERTS_RULES_FILE", str(DEMO_RULES)),)))
+            else:
+                stack.start_service(service)
     except StartError as exc:
         console.print(f"[red]start failed:[/] {exc}")
         sys.exit(1)

@@ -23,6 +23,7 @@ class ServiceProcess:
     name: str
     args: tuple[str, ...]
     port: int | None = None
+    env: tuple[tuple[str, str], ...] = ()
 
     def pid_file(self, state: Path) -> Path:
         return state / "run" / f"{self.name}.pid"
@@ -115,7 +116,8 @@ class DevStack:
             raise StartError(f"{service.name}: port {service.port} is taken by another process")
         process = spawn(
             [sys.executable, "-m", "services.cli", *service.args],
-            log_file=service.log_file(self.state), pid_file=service.pid_file(self.state), env=self.environment(),
+            log_file=service.log_file(self.state), pid_file=service.pid_file(self.state),
+            env={**self.environment(), **dict(service.env)},
             cwd=REPO_ROOT,
         )  # fmt: skip
         if service.port is not None:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry
 
 from shared.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
 
 
 def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
@@ -47,3 +52,23 @@ def create_broker(
         log_level=logging.DEBUG,
         **options,
     )
+
+
+@asynccontextmanager
+async def commit_or_rewind(message: KafkaMessage, *, retry_backoff_s: float) -> AsyncIterator[None]:
+    """Commit a consumed batch only if the block succeeds; otherwise rewind it so it is delivered again.
+
+    For subscribers with `AckPolicy.MANUAL`: nothing is committed past a record whose outcome is not durable.
+    Cancelled at shutdown, the batch is rewound and nothing committed; the next owner processes it.
+    """
+    try:
+        yield
+    except asyncio.CancelledError:
+        await message.nack()
+        raise
+    except Exception:
+        await message.nack()
+        log.warning("batch failed; it will be delivered again", exc_info=True)
+        await asyncio.sleep(retry_backoff_s)
+        raise
+    await message.ack()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +17,7 @@ from services.alerts.engine import AlertEngine
 from services.alerts.settings import AlertsSettings
 from services.alerts.telemetry import AlertsMetrics
 from services.metrics.core.snapshots import KpiSnapshot, snapshot_adapter
+from shared.kafka import commit_or_rewind
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +56,6 @@ def register_consumer(
     )
     async def evaluate_snapshots(body: Any, message: CurrentMessage) -> None:
         records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
-        try:
+        # A replayed batch is harmless: evaluation depends on values and time, not on how often they arrive.
+        async with commit_or_rewind(message, retry_backoff_s=settings.alerts_retry_backoff_s):
             await engine.on_snapshots(parse_snapshots(records, metrics))
-            await message.ack()
-        except asyncio.CancelledError:
-            await message.nack()
-            raise
-        except Exception:
-            # Rewind: the batch is evaluated again; evaluation depends on values and time, so a replay is harmless.
-            await message.nack()
-            log.warning("snapshot batch failed; it will be retried", exc_info=True)
-            await asyncio.sleep(settings.alerts_retry_backoff_s)
-            raise

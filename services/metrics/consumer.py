@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import PipelineMetrics
 from shared.dead_letters import DeadLetter, dead_letter_headers
 from shared.events import Event, parse_event
+from shared.kafka import commit_or_rewind
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(hours=1)
@@ -91,7 +91,7 @@ def register_consumer(
         records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
         started = time.perf_counter()
         now = datetime.now(UTC)
-        try:
+        async with commit_or_rewind(message, retry_backoff_s=settings.metrics_retry_backoff_s):
             parsed = parse_batch(
                 records, oldest=now - timedelta(days=settings.metrics_bucket_retention_days) + timedelta(hours=1)
             )
@@ -99,17 +99,6 @@ def register_consumer(
                 await dlq.publish(letter.value, key=letter.key, headers=dead_letter_headers(letter))
             async with pool.acquire() as connection:
                 outcome = await store.record_batch(connection, parsed.events)
-            await message.ack()
-        except asyncio.CancelledError:
-            # Shutdown mid-batch: rewind, commit nothing; the next owner of the partitions counts the batch.
-            await message.nack()
-            raise
-        except Exception:
-            # Rewind to the batch's first records so it is redelivered: nothing is committed past an uncounted event.
-            await message.nack()
-            log.warning("batch failed; it will be retried", exc_info=True)
-            await asyncio.sleep(settings.metrics_retry_backoff_s)
-            raise
         for event in outcome.new:
             metrics.processed.labels(event.type).inc()
             if now - event.occurred_at > LATE_AFTER:

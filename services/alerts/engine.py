@@ -68,7 +68,30 @@ class AlertEngine:
         async with self._lock, self._pool.acquire() as connection:
             self.views = {v.state.alert_id: v for v in await store.load_views(connection)}
             self._known.kpi = await inputs.load_kpi_readings(connection, self.rules.watched())
+            for view in list(self.views.values()):
+                if view.state.status in ACTIVE and self.rules.get(view.state.rule) is None:
+                    await self._retire_orphan(view, connection)
         await self.tick()
+
+    async def _retire_orphan(self, view: AlertView, connection: Any) -> None:
+        """An active alert whose rule left the file while we were down: drop it if pending, resolve it if firing.
+
+        Its receivers went with the rule, so only the `civicpulse.alerts` topic hears of it (logged as a warning).
+        """
+        now = self._clock()
+        result = retire(view.state, now=now)
+        new_view = replace(view, state=result.state)
+        outgoing = [
+            store.Outgoing(c.id, ALERTS_TOPIC_RECEIVER, "change", c.model_dump(mode="json"))
+            for c in (build_change(new_view, t) for t in result.transitions)
+        ]
+        version = await store.save(
+            connection, view=new_view, previous_version=view.state.version, transitions=result.transitions,
+            outgoing=outgoing, note="rule removed while the service was down", now=now,
+        )  # fmt: skip
+        if version is not None:
+            self.views[view.state.alert_id] = replace(new_view, state=replace(result.state, version=version))
+            log.warning("retired an alert whose rule is gone", extra={"alert_id": view.state.alert_id})
 
     async def run(self, *, interval: float) -> None:
         """Tick every `interval` seconds until cancelled; a failed tick (database down) is retried next time."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -70,7 +71,9 @@ def simulate(
     rate: Annotated[str, typer.Option(help="Average event rate, e.g. 200/s.")] = "200/s",
     duration: Annotated[str | None, typer.Option(help="How long to run, e.g. 10m (default: until --events).")] = None,
     events: Annotated[int | None, typer.Option(help="Stop after this many live events.")] = None,
-    seed: Annotated[int, typer.Option(help="Same seed, same events (ids included).")] = 42,
+    seed: Annotated[
+        int | None, typer.Option(help="Same seed, same events, ids included (a replay); default: a new one.")
+    ] = None,
     incident: Annotated[
         str | None, typer.Option(help="e.g. district=HD.CG,kpi=online_submission_rate,to=0.6,for=1h")
     ] = None,
@@ -97,6 +100,10 @@ def simulate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     token = token or os.environ.get("CIVICPULSE_SIMULATOR_TOKEN") or DEV_TOKEN
+    if seed is None:
+        # A fresh seed each run: the same ids again would be duplicates, silently dropped downstream.
+        seed = secrets.randbits(31)
+    console.print(f"simulate: seed {seed} (pass --seed {seed} to replay exactly these events)")
     world = ProvinceWorld(refdata=load_reference_data(), profile=PROFILES[profile], seed=seed, source=source,
                           incident=parsed_incident, started_at=datetime.now(UTC))  # fmt: skip
     truth = GroundTruth()

@@ -257,3 +257,21 @@ async def test_two_engines_on_one_database_fire_an_alert_once(pool: asyncpg.Pool
         ("online-low/HD.CG", "inactive", "pending"),
         ("online-low/HD.CG", "pending", "firing"),
     ]
+
+
+async def test_alerts_of_a_rule_removed_while_the_service_was_down_are_retired_at_start(
+    pool: asyncpg.Pool[Any], clock: FakeClock
+) -> None:
+    engine = make_engine(pool, clock)
+    await engine.start()
+    await drop_for_20_minutes(engine, clock)  # online-low/HD.CG fires
+    await engine.on_snapshots([snapshot("HD.GL", 0.80, clock.now)])  # online-low/HD.GL is pending
+    head, tail = RULES.split("  - name: online-low", maxsplit=1)[0], RULES.split("  - name: source-quiet")[1]
+    without = parse_rules(head + "  - name: source-quiet" + tail)
+    restarted = make_engine(pool, clock, rules=without)
+    await restarted.start()
+    rows = await pool.fetch("SELECT alert_id, status FROM alert_state ORDER BY alert_id")
+    assert {(r["alert_id"], r["status"]) for r in rows} >= {("online-low/HD.CG", "resolved"),
+                                                              ("online-low/HD.GL", "inactive")}  # fmt: skip
+    active = await pool.fetch("SELECT alert_id FROM alert_state WHERE status IN ('pending', 'firing')")
+    assert [r["alert_id"] for r in active if r["alert_id"].startswith("online-low")] == []

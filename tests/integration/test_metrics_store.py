@@ -125,3 +125,14 @@ async def test_counts_equal_the_ground_truth_whatever_the_batching_and_order(con
     stored = {(r["bucket"], r["unit_code"], r["procedure_code"]): [r[c] for c in COUNTERS] for r in rows}
     assert stored == {tuple(k): v for k, v in aggregate(events).items()}
     assert await conn.fetchval("SELECT count(*) FROM processed_events") == len(events)
+
+
+async def test_retention_prunes_old_buckets_rollups_and_event_ids(conn: asyncpg.Connection[Any]) -> None:
+    old, recent = NOW - 500 * DAYS, NOW - HOURS
+    await store.record_batch(conn, [received(unit="HD.CG.01", at=old), received(unit="HD.CG.01", at=recent)])
+    await conn.execute("UPDATE processed_events SET processed_at = $1 WHERE occurred_at = $2", old, old)
+    deleted = await store.prune(conn, buckets_before=NOW - 400 * DAYS, event_ids_before=NOW - 45 * DAYS)
+    assert deleted == (3, 1)  # the old hourly, unit-hourly and daily rows; the old event id
+    assert await conn.fetchval("SELECT count(*) FROM kpi_counts_hourly") == 1
+    assert await conn.fetchval("SELECT count(*) FROM kpi_counts_daily") == 1
+    assert await conn.fetchval("SELECT count(*) FROM processed_events") == 1

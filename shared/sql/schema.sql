@@ -1,0 +1,261 @@
+CREATE TABLE public.alert_history (
+    id bigint NOT NULL,
+    alert_id text NOT NULL,
+    rule text NOT NULL,
+    subject text NOT NULL,
+    from_status text NOT NULL,
+    to_status text NOT NULL,
+    at timestamp with time zone NOT NULL,
+    episode integer NOT NULL,
+    value double precision,
+    numerator bigint,
+    denominator bigint,
+    target double precision,
+    severity text DEFAULT ''::text NOT NULL,
+    labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    annotations jsonb DEFAULT '{}'::jsonb NOT NULL,
+    note text
+);
+CREATE SEQUENCE public.alert_history_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+ALTER SEQUENCE public.alert_history_id_seq OWNED BY public.alert_history.id;
+CREATE TABLE public.alert_state (
+    alert_id text NOT NULL,
+    rule text NOT NULL,
+    subject text NOT NULL,
+    status text NOT NULL,
+    since timestamp with time zone,
+    fired_at timestamp with time zone,
+    episode integer DEFAULT 0 NOT NULL,
+    value double precision,
+    numerator bigint,
+    denominator bigint,
+    observed_at timestamp with time zone,
+    last_event_at timestamp with time zone,
+    target double precision,
+    last_notified_at timestamp with time zone,
+    notified_count integer DEFAULT 0 NOT NULL,
+    severity text DEFAULT ''::text NOT NULL,
+    labels jsonb DEFAULT '{}'::jsonb NOT NULL,
+    annotations jsonb DEFAULT '{}'::jsonb NOT NULL,
+    version bigint DEFAULT 1 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT alert_state_status_check CHECK ((status = ANY (ARRAY['inactive'::text, 'pending'::text, 'firing'::text, 'resolved'::text])))
+);
+CREATE TABLE public.kpi_counts_daily (
+    day date NOT NULL,
+    unit_code text NOT NULL,
+    received bigint DEFAULT 0 NOT NULL,
+    received_online bigint DEFAULT 0 NOT NULL,
+    received_postal bigint DEFAULT 0 NOT NULL,
+    received_full_online bigint DEFAULT 0 NOT NULL,
+    received_online_capable bigint DEFAULT 0 NOT NULL,
+    received_digitized bigint DEFAULT 0 NOT NULL,
+    essential_received bigint DEFAULT 0 NOT NULL,
+    essential_received_online bigint DEFAULT 0 NOT NULL,
+    completed bigint DEFAULT 0 NOT NULL,
+    completed_electronic bigint DEFAULT 0 NOT NULL,
+    completed_with_due bigint DEFAULT 0 NOT NULL,
+    completed_on_time bigint DEFAULT 0 NOT NULL,
+    rated bigint DEFAULT 0 NOT NULL,
+    rated_satisfied bigint DEFAULT 0 NOT NULL,
+    feedback_closed bigint DEFAULT 0 NOT NULL,
+    feedback_on_time bigint DEFAULT 0 NOT NULL,
+    feedback_scored bigint DEFAULT 0 NOT NULL,
+    feedback_satisfied bigint DEFAULT 0 NOT NULL
+);
+CREATE TABLE public.kpi_counts_hourly (
+    bucket timestamp with time zone NOT NULL,
+    unit_code text NOT NULL,
+    procedure_code text NOT NULL,
+    received bigint DEFAULT 0 NOT NULL,
+    received_online bigint DEFAULT 0 NOT NULL,
+    received_postal bigint DEFAULT 0 NOT NULL,
+    received_full_online bigint DEFAULT 0 NOT NULL,
+    received_online_capable bigint DEFAULT 0 NOT NULL,
+    received_digitized bigint DEFAULT 0 NOT NULL,
+    essential_received bigint DEFAULT 0 NOT NULL,
+    essential_received_online bigint DEFAULT 0 NOT NULL,
+    completed bigint DEFAULT 0 NOT NULL,
+    completed_electronic bigint DEFAULT 0 NOT NULL,
+    completed_with_due bigint DEFAULT 0 NOT NULL,
+    completed_on_time bigint DEFAULT 0 NOT NULL,
+    rated bigint DEFAULT 0 NOT NULL,
+    rated_satisfied bigint DEFAULT 0 NOT NULL,
+    feedback_closed bigint DEFAULT 0 NOT NULL,
+    feedback_on_time bigint DEFAULT 0 NOT NULL,
+    feedback_scored bigint DEFAULT 0 NOT NULL,
+    feedback_satisfied bigint DEFAULT 0 NOT NULL
+);
+CREATE TABLE public.kpi_counts_unit_hourly (
+    bucket timestamp with time zone NOT NULL,
+    unit_code text NOT NULL,
+    received bigint DEFAULT 0 NOT NULL,
+    received_online bigint DEFAULT 0 NOT NULL,
+    received_postal bigint DEFAULT 0 NOT NULL,
+    received_full_online bigint DEFAULT 0 NOT NULL,
+    received_online_capable bigint DEFAULT 0 NOT NULL,
+    received_digitized bigint DEFAULT 0 NOT NULL,
+    essential_received bigint DEFAULT 0 NOT NULL,
+    essential_received_online bigint DEFAULT 0 NOT NULL,
+    completed bigint DEFAULT 0 NOT NULL,
+    completed_electronic bigint DEFAULT 0 NOT NULL,
+    completed_with_due bigint DEFAULT 0 NOT NULL,
+    completed_on_time bigint DEFAULT 0 NOT NULL,
+    rated bigint DEFAULT 0 NOT NULL,
+    rated_satisfied bigint DEFAULT 0 NOT NULL,
+    feedback_closed bigint DEFAULT 0 NOT NULL,
+    feedback_on_time bigint DEFAULT 0 NOT NULL,
+    feedback_scored bigint DEFAULT 0 NOT NULL,
+    feedback_satisfied bigint DEFAULT 0 NOT NULL
+);
+CREATE TABLE public.kpi_snapshot (
+    kpi text NOT NULL,
+    window_name text NOT NULL,
+    unit_code text NOT NULL,
+    unit_level text NOT NULL,
+    numerator bigint NOT NULL,
+    denominator bigint NOT NULL,
+    ratio double precision,
+    window_start timestamp with time zone NOT NULL,
+    window_end timestamp with time zone NOT NULL,
+    computed_at timestamp with time zone NOT NULL
+);
+CREATE TABLE public.notification_outbox (
+    id bigint NOT NULL,
+    notification_id uuid NOT NULL,
+    receiver text NOT NULL,
+    alert_id text NOT NULL,
+    kind text NOT NULL,
+    payload jsonb NOT NULL,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_error text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    delivered_at timestamp with time zone,
+    CONSTRAINT notification_outbox_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
+);
+CREATE SEQUENCE public.notification_outbox_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+ALTER SEQUENCE public.notification_outbox_id_seq OWNED BY public.notification_outbox.id;
+CREATE TABLE public.procedure_catalogue (
+    unit_code text NOT NULL,
+    procedure_code text NOT NULL,
+    service_level text NOT NULL,
+    origin text NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT procedure_catalogue_origin_check CHECK ((origin = ANY (ARRAY['file'::text, 'event'::text]))),
+    CONSTRAINT procedure_catalogue_service_level_check CHECK ((service_level = ANY (ARRAY['full_online'::text, 'partial_online'::text, 'offline'::text])))
+);
+CREATE TABLE public.procedure_online (
+    unit_code text NOT NULL,
+    procedure_code text NOT NULL,
+    last_online_at timestamp with time zone NOT NULL
+);
+CREATE TABLE public.procedures (
+    code text NOT NULL,
+    name text NOT NULL,
+    unit_level text NOT NULL,
+    department_code text,
+    service_level text NOT NULL,
+    essential boolean NOT NULL,
+    CONSTRAINT procedures_service_level_check CHECK ((service_level = ANY (ARRAY['full_online'::text, 'partial_online'::text, 'offline'::text]))),
+    CONSTRAINT procedures_unit_level_check CHECK ((unit_level = ANY (ARRAY['department'::text, 'district'::text, 'commune'::text])))
+);
+CREATE TABLE public.processed_events (
+    event_id uuid NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    processed_at timestamp with time zone DEFAULT now() NOT NULL
+);
+CREATE TABLE public.silences (
+    id uuid NOT NULL,
+    matchers jsonb NOT NULL,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    author text NOT NULL,
+    comment text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone,
+    CONSTRAINT silences_check CHECK ((ends_at > starts_at))
+);
+CREATE TABLE public.source_activity (
+    source text NOT NULL,
+    last_occurred_at timestamp with time zone NOT NULL,
+    last_processed_at timestamp with time zone NOT NULL,
+    events bigint DEFAULT 0 NOT NULL
+);
+CREATE TABLE public.unit_activity (
+    unit_code text NOT NULL,
+    last_occurred_at timestamp with time zone NOT NULL
+);
+CREATE TABLE public.unit_closure (
+    ancestor_code text NOT NULL,
+    descendant_code text NOT NULL,
+    depth integer NOT NULL,
+    CONSTRAINT unit_closure_depth_check CHECK ((depth >= 0))
+);
+CREATE TABLE public.units (
+    code text NOT NULL,
+    name text NOT NULL,
+    level text NOT NULL,
+    parent_code text,
+    CONSTRAINT units_level_check CHECK ((level = ANY (ARRAY['province'::text, 'department'::text, 'district'::text, 'commune'::text])))
+);
+ALTER TABLE ONLY public.alert_history ALTER COLUMN id SET DEFAULT nextval('public.alert_history_id_seq'::regclass);
+ALTER TABLE ONLY public.notification_outbox ALTER COLUMN id SET DEFAULT nextval('public.notification_outbox_id_seq'::regclass);
+ALTER TABLE ONLY public.alert_history
+    ADD CONSTRAINT alert_history_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.alert_state
+    ADD CONSTRAINT alert_state_pkey PRIMARY KEY (alert_id);
+ALTER TABLE ONLY public.kpi_counts_daily
+    ADD CONSTRAINT kpi_counts_daily_pkey PRIMARY KEY (day, unit_code);
+ALTER TABLE ONLY public.kpi_counts_hourly
+    ADD CONSTRAINT kpi_counts_hourly_pkey PRIMARY KEY (bucket, unit_code, procedure_code);
+ALTER TABLE ONLY public.kpi_counts_unit_hourly
+    ADD CONSTRAINT kpi_counts_unit_hourly_pkey PRIMARY KEY (bucket, unit_code);
+ALTER TABLE ONLY public.kpi_snapshot
+    ADD CONSTRAINT kpi_snapshot_pkey PRIMARY KEY (kpi, window_name, unit_code);
+ALTER TABLE ONLY public.notification_outbox
+    ADD CONSTRAINT notification_outbox_notification_id_receiver_key UNIQUE (notification_id, receiver);
+ALTER TABLE ONLY public.notification_outbox
+    ADD CONSTRAINT notification_outbox_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.procedure_catalogue
+    ADD CONSTRAINT procedure_catalogue_pkey PRIMARY KEY (unit_code, procedure_code);
+ALTER TABLE ONLY public.procedure_online
+    ADD CONSTRAINT procedure_online_pkey PRIMARY KEY (unit_code, procedure_code);
+ALTER TABLE ONLY public.procedures
+    ADD CONSTRAINT procedures_pkey PRIMARY KEY (code);
+ALTER TABLE ONLY public.processed_events
+    ADD CONSTRAINT processed_events_pkey PRIMARY KEY (event_id);
+ALTER TABLE ONLY public.silences
+    ADD CONSTRAINT silences_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.source_activity
+    ADD CONSTRAINT source_activity_pkey PRIMARY KEY (source);
+ALTER TABLE ONLY public.unit_activity
+    ADD CONSTRAINT unit_activity_pkey PRIMARY KEY (unit_code);
+ALTER TABLE ONLY public.unit_closure
+    ADD CONSTRAINT unit_closure_pkey PRIMARY KEY (ancestor_code, descendant_code);
+ALTER TABLE ONLY public.units
+    ADD CONSTRAINT units_pkey PRIMARY KEY (code);
+CREATE INDEX alert_history_alert_idx ON public.alert_history USING btree (alert_id, id);
+CREATE INDEX alert_history_at_idx ON public.alert_history USING btree (at);
+CREATE INDEX alert_state_status_idx ON public.alert_state USING btree (status);
+CREATE INDEX kpi_counts_hourly_unit ON public.kpi_counts_hourly USING btree (unit_code, bucket);
+CREATE INDEX notification_outbox_alert_idx ON public.notification_outbox USING btree (alert_id, receiver, id) WHERE (status = 'pending'::text);
+CREATE INDEX notification_outbox_due_idx ON public.notification_outbox USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+CREATE INDEX procedure_catalogue_procedure_code_idx ON public.procedure_catalogue USING btree (procedure_code);
+CREATE INDEX processed_events_processed_at ON public.processed_events USING btree (processed_at);
+CREATE INDEX silences_ends_at_idx ON public.silences USING btree (ends_at) WHERE (deleted_at IS NULL);
+CREATE INDEX unit_closure_descendant_code_idx ON public.unit_closure USING btree (descendant_code);
+CREATE INDEX units_parent_code_idx ON public.units USING btree (parent_code);
+ALTER TABLE ONLY public.units
+    ADD CONSTRAINT units_parent_code_fkey FOREIGN KEY (parent_code) REFERENCES public.units(code) DEFERRABLE INITIALLY DEFERRED;

@@ -14,6 +14,8 @@ import pytest
 from shared.devstack.postgres import postgres_bindir
 
 pytestmark = pytest.mark.integration
+SKIPPED_PREFIXES = ("--", "SET ", "SELECT pg_catalog.set_config", "\\restrict", "\\unrestrict")
+"""Comments, session settings and pg_dump's per-run random restrict keys."""
 COMMITTED = Path(__file__).resolve().parents[2] / "shared" / "sql" / "schema.sql"
 
 
@@ -25,7 +27,7 @@ def normalised_dump(dsn: str) -> str:
     ).stdout  # fmt: skip
     lines = [
         line for line in dump.splitlines()
-        if line.strip() and not line.startswith(("--", "SET ", "SELECT pg_catalog.set_config", "\\restrict", "\\unrestrict"))
+        if line.strip() and not line.startswith(SKIPPED_PREFIXES)
     ]  # fmt: skip
     return re.sub(r"\n{2,}", "\n", "\n".join(lines)) + "\n"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from dataclasses import replace
 from typing import Annotated
@@ -20,35 +21,29 @@ from shared.topics import ensure_topics
 
 app = typer.Typer(no_args_is_help=True, help=__doc__)
 console = Console()
+
+
+def _port(name: str, default: int) -> int:
+    return int(os.environ.get(f"CIVICPULSE_DEV_{name.upper()}_PORT", default))
+
+
+INGEST_PORT = _port("ingest", 8001)
 SERVICES: list[ServiceProcess] = [
-    ServiceProcess("ingest", ("ingest", "serve"), 8001),
-    ServiceProcess("metrics", ("metrics", "serve"), 8002),
-    ServiceProcess("alerts", ("alerts", "serve"), 8003),
+    ServiceProcess("ingest", ("ingest", "serve"), INGEST_PORT),
+    ServiceProcess("metrics", ("metrics", "serve"), _port("metrics", 8002)),
+    ServiceProcess("alerts", ("alerts", "serve"), _port("alerts", 8003)),
 ]
+"""Project processes the stack runs, in start order (ports: CIVICPULSE_DEV_<NAME>_PORT)."""
 DEMO_RULES = REPO_ROOT / "deploy" / "demo" / "alert_rules.yaml"
 """With demo traffic, alerts use short windows so the simulator's incident shows within minutes."""
-"""Project processes the stack runs, in start order."""
 DEMO: list[ServiceProcess] = [
     # A week of history first, so every window has data at once; then live traffic with one district slipping.
-    ServiceProcess(
-        "simulator",
-        (
-            "simulate",
-            "--profile",
-            "haiduong",
-            "--rate",
-            "50/s",
-            "--duration",
-            "24h",
-            "--backfill",
-            "7d",
-            "--backfill-events",
-            "60000",
-            "--incident",
-            "district=HD.CG,kpi=online_submission_rate,to=0.6,for=2h",
-        ),
-    ),
-]
+    ServiceProcess("simulator", (
+        "simulate", "--profile", "haiduong", "--rate", "50/s", "--duration", "24h", "--backfill", "7d",
+        "--backfill-events", "60000", "--url", f"http://127.0.0.1:{INGEST_PORT}",
+        "--incident", "district=HD.CG,kpi=online_submission_rate,to=0.6,for=2h",
+    ), optional=True),
+]  # fmt: skip
 """Processes that produce demo traffic."""
 
 
@@ -104,7 +99,8 @@ def _print_status(stack: DevStack) -> bool:
     table = Table("component", "health", "where")
     all_ok = True
     for name, ok, where in stack.status():
-        all_ok &= ok
-        table.add_row(name, "[green]healthy[/]" if ok else "[red]down[/]", where)
+        all_ok &= ok is not False
+        shown = {True: "[green]healthy[/]", False: "[red]down[/]", None: "[dim]not running[/]"}[ok]
+        table.add_row(name, shown, where)
     console.print(table)
     return all_ok

@@ -78,8 +78,9 @@ class KafkaNode:
         """Format storage on first use, start the broker and wait until it accepts connections."""
         if self.running():
             return
-        if port_open(self.port):
-            raise StartError(f"port {self.port} is taken by another process: set another Kafka port")
+        for port in (self.port, self.controller_port):
+            if port_open(port):
+                raise StartError(f"port {port} is taken by another process: set other Kafka ports")
         classpath = kafka_classpath(cache_dir=self.jar_cache)
         self.home.mkdir(parents=True, exist_ok=True)
         properties = self.home / "server.properties"

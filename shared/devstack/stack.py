@@ -24,6 +24,8 @@ class ServiceProcess:
     args: tuple[str, ...]
     port: int | None = None
     env: tuple[tuple[str, str], ...] = ()
+    optional: bool = False
+    """Demo traffic: not running (never started, or finished) is not a failure."""
 
     def pid_file(self, state: Path) -> Path:
         return state / "run" / f"{self.name}.pid"
@@ -47,6 +49,9 @@ class DevStack:
 
     state: Path = field(default_factory=lambda: Path(os.environ.get("CIVICPULSE_STATE_DIR", REPO_ROOT / ".civicpulse")))
     kafka_port: int = field(default_factory=lambda: int(os.environ.get("CIVICPULSE_DEV_KAFKA_PORT", "9092")))
+    kafka_controller_port: int = field(
+        default_factory=lambda: int(os.environ.get("CIVICPULSE_DEV_KAFKA_CONTROLLER_PORT", "0"))
+    )
     pg_port: int = field(default_factory=lambda: int(os.environ.get("CIVICPULSE_DEV_PG_PORT", "55432")))
     services: list[ServiceProcess] = field(default_factory=list)
 
@@ -61,7 +66,8 @@ class DevStack:
     @property
     def kafka(self) -> KafkaNode:
         return KafkaNode(
-            home=self.state / "kafka", port=self.kafka_port, controller_port=self.kafka_port + 1,
+            home=self.state / "kafka", port=self.kafka_port,
+            controller_port=self.kafka_controller_port or self.kafka_port + 1,
             jar_cache=self.state / "kafka-jars",
         )  # fmt: skip
 
@@ -117,7 +123,8 @@ class DevStack:
         process = spawn(
             [sys.executable, "-m", "services.cli", *service.args],
             log_file=service.log_file(self.state), pid_file=service.pid_file(self.state),
-            env={**self.environment(), **dict(service.env)},
+            env={**self.environment(), **({"CIVICPULSE_HTTP_PORT": str(service.port)} if service.port else {}),
+                 **dict(service.env)},
             cwd=REPO_ROOT,
         )  # fmt: skip
         if service.port is not None:
@@ -137,17 +144,18 @@ class DevStack:
                 stop_pid(pid)
                 stopped.append(service.name)
             service.pid_file(self.state).unlink(missing_ok=True)
-        if not self.external_kafka and self.kafka.running():
+        # By PID file, not by health: a broker or cluster too busy to answer is still ours to stop.
+        if not self.external_kafka and read_pid(self.kafka.pid_file) is not None:
             self.kafka.stop()
             stopped.append("kafka")
-        if not self.external_pg and self.postgres.running():
+        if not self.external_pg and (self.postgres.data_dir / "postmaster.pid").exists():
             self.postgres.stop()
             stopped.append("postgres")
         return stopped
 
-    def status(self) -> list[tuple[str, bool, str]]:
-        """(component, healthy, where) for each component."""
-        rows: list[tuple[str, bool, str]] = []
+    def status(self) -> list[tuple[str, bool | None, str]]:
+        """(component, healthy, where) for each component; healthy is None for an optional one not running."""
+        rows: list[tuple[str, bool | None, str]] = []
         if self.external_kafka:
             rows.append(("kafka", True, f"external {self.external_kafka}"))
         else:
@@ -163,5 +171,5 @@ class DevStack:
                 where = f"http://127.0.0.1:{service.port}  log {service.log_file(self.state)}"
             else:
                 healthy, where = alive, f"log {service.log_file(self.state)}"
-            rows.append((service.name, healthy, where))
+            rows.append((service.name, None if service.optional and not alive else healthy, where))
         return rows

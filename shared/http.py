@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -40,3 +42,26 @@ def ops_router(*, registry: CollectorRegistry, checks: Mapping[str, ReadinessChe
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _json_safe(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, str | int | bool)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, minus echoed inputs JSON can't carry (NaN, Infinity: the default handler 500s on them)."""
+    assert isinstance(exc, RequestValidationError)
+    detail = []
+    for error in exc.errors():
+        entry = {k: v for k, v in error.items() if k not in ("input", "ctx", "url")}
+        if _json_safe(error.get("input")):
+            entry["input"] = error.get("input")
+        detail.append(entry)
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Request validation errors answer 422 with what and where, whatever the input."""
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.alerts import inputs, queries
-from services.alerts.core.silences import silencing
+from services.alerts.core.silences import NO_NUL, silencing
 from services.alerts.core.state import AlertStatus
 
 PoolProvider = Callable[[], "asyncpg.Pool[Any]"]
@@ -95,9 +95,9 @@ def alerts_router(*, pool: PoolProvider, clock: Callable[[], datetime]) -> APIRo
 
     @router.get("/history")
     async def history(
-        alert_id: Annotated[str | None, Query(max_length=500)] = None,
-        rule: Annotated[str | None, Query(max_length=200)] = None,
-        before: Annotated[int | None, Query(ge=1)] = None,
+        alert_id: Annotated[str | None, Query(max_length=500, pattern=NO_NUL)] = None,
+        rule: Annotated[str | None, Query(max_length=200, pattern=NO_NUL)] = None,
+        before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,  # alert_history.id is a bigint
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> History:
         """State changes, newest first, filtered by alert or rule."""

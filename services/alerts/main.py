@@ -20,7 +20,7 @@ from services.alerts.settings import AlertsSettings
 from services.alerts.silences_api import silences_router
 from services.alerts.telemetry import AlertsCollector, AlertsMetrics
 from shared.db import create_pool
-from shared.http import ops_router
+from shared.http import install_error_handlers, ops_router
 from shared.kafka import create_broker
 
 
@@ -85,6 +85,8 @@ def create_app(
             await r.engine.refresh_silences()
 
     app = FastAPI(title="CivicPulse alerts", version="0.1.0", lifespan=lifespan)
+
+    install_error_handlers(app)
     app.include_router(alerts_router(pool=lambda: state["pool"], clock=clock))
     app.include_router(silences_router(pool=lambda: state["pool"], clock=clock, admin_token=admin_token,
                                        changed=silences_changed))  # fmt: skip

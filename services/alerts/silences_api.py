@@ -5,27 +5,35 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Response, status
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, field_validator, model_validator
 
 from services.alerts import inputs, queries
 from services.alerts.api import PoolProvider
 from services.alerts.core.durations import Duration
-from services.alerts.core.silences import Matcher, Silence
+from services.alerts.core.silences import NO_NUL, Matcher, Silence
 
 
 class SilenceRequest(BaseModel):
     """A new silence: give `ends_at` or `duration`; `starts_at` defaults to now."""
 
     matchers: list[Matcher] = Field(min_length=1)
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
     duration: Duration | None = None
-    author: str = Field(min_length=1, max_length=200)
-    comment: str = Field(min_length=1, max_length=2000)
+    author: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    comment: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:  # e.g. 9999-12-31T23:00-05:00: PostgreSQL would store it, Python cannot read it back
+            raise ValueError("out of range once converted to UTC") from None
 
     @model_validator(mode="after")
     def _one_end(self) -> SilenceRequest:
@@ -73,7 +81,10 @@ def silences_router(
         """Mute notifications of alerts matching every matcher until `ends_at`."""
         now = clock()
         starts = request.starts_at or now
-        ends = request.ends_at or starts + (request.duration or timedelta(0))
+        try:
+            ends = request.ends_at or starts + (request.duration or timedelta(0))
+        except OverflowError:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the silence would end after 9999") from None
         try:
             silence = Silence(id=uuid.uuid4(), matchers=tuple(request.matchers), starts_at=starts, ends_at=ends,
                               author=request.author, comment=request.comment)  # fmt: skip

@@ -23,7 +23,7 @@ from services.ingest.raw_intake import RawIntake, register_raw_intake
 from services.ingest.routes import ingest_router
 from services.ingest.settings import IngestSettings
 from shared.events import Event
-from shared.http import ops_router
+from shared.http import install_error_handlers, ops_router
 from shared.kafka import create_broker
 from shared.refdata import load_reference_data
 from shared.topics import RAW_MAX_MESSAGE_BYTES
@@ -122,6 +122,7 @@ def create_app(
         title="CivicPulse ingest", version="1", lifespan=lifespan, max_body_size=settings.ingest_max_body_bytes,
         description="Write API for dossier and feedback events: canonical batches and upstream formats.",
     )  # fmt: skip
+    install_error_handlers(app)
     app.include_router(ops_router(registry=registry, checks={"kafka": kafka_ready}))
     app.include_router(
         ingest_router(

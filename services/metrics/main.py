@@ -22,7 +22,7 @@ from services.metrics.refresher import SnapshotBoard, SnapshotRefresher
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import KpiCollector, PipelineMetrics
 from shared.db import create_pool
-from shared.http import ops_router
+from shared.http import install_error_handlers, ops_router
 from shared.kafka import create_broker
 
 
@@ -100,6 +100,8 @@ def create_app(settings: MetricsSettings) -> FastAPI:
         return await broker.ping(timeout=1.0)
 
     app = FastAPI(title="CivicPulse metrics", version="0.1.0", lifespan=lifespan)
+
+    install_error_handlers(app)
     app.include_router(kpi_router(board))
     app.include_router(ops_router(registry=registry, checks={"kafka": kafka_ready, "postgres": postgres_ready}))
     app.state.board = board

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, PlainSerializer
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -33,7 +33,10 @@ def parse_duration(value: Any) -> timedelta:
         raise ValueError("a duration is a number of seconds or a string like 15m, 24h, 1h30m")  # noqa: TRY004
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:  # past timedelta's ~2.7 million years: a caller's error, not ours
+        raise ValueError(f"duration {value!r} is too long") from None
 
 
 def format_duration(value: timedelta) -> str:
@@ -47,5 +50,18 @@ def format_duration(value: timedelta) -> str:
     return "".join(parts) or "0s"
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, return_type=str)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+    # Documented as what it accepts, not as ISO 8601 (pydantic's default for timedelta).
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "description": "e.g. 90s, 15m, 24h, 1h30m, 7d", "examples": ["15m", "1h30m", "7d"]},
+                {"type": "number", "minimum": 0, "description": "seconds"},
+            ]
+        }
+    ),
+]
 """A timedelta field read from `15m`-style strings and written back the same way."""

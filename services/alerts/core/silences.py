@@ -9,14 +9,17 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+NO_NUL = r"^[^\x00]*$"
+"""Text stored in PostgreSQL, which cannot hold the NUL character."""
+
 
 class Matcher(BaseModel):
     """One label condition, as in Alertmanager: equal or regex (anchored), possibly negated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, max_length=100)
-    value: str = Field(max_length=1000)
+    name: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    value: str = Field(max_length=1000, pattern=NO_NUL)
     is_regex: bool = False
     is_equal: bool = True
 

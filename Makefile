@@ -65,7 +65,15 @@ bench-ingest: bootstrap ## Ingest benchmark: events/s and latency by batch size 
 bench-metrics: bootstrap ## Metrics benchmark: catch-up rate against a raw consumer, RSS, end-to-end latency
 	@$(BIN)/python bench/metrics.py
 
-bench: bench-ingest bench-metrics ## All benchmarks (results under bench/results/)
+.PHONY: bench-pipeline bench-quick
+bench-pipeline: bootstrap ## Whole-pipeline benchmark: HTTP -> ingest -> metrics at 500 and 2,000 events/s
+	@$(BIN)/python bench/pipeline.py
+
+bench: bootstrap ## All benchmarks + 10x scaling runs on one Kafka/PostgreSQL, one table (~7 min; bench/results/)
+	@$(BIN)/python bench/run_all.py
+
+bench-quick: bootstrap ## `make bench` at smoke-test sizes (~1.5 min; bench/results/quick/)
+	@$(BIN)/python bench/run_all.py --quick
 
 clean: down ## Stop the stack and remove its state
 	rm -rf .civicpulse

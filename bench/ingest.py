@@ -2,10 +2,10 @@
 1,000 events, side by side with a raw aiokafka producer (acks=all, idempotent) sending the same events in the same
 run. Requests are sequential (one in flight), as are the raw producer's batches: each waits for Kafka's acks.
 
-    .venv/bin/python bench/ingest.py [--bootstrap HOST:PORT] [--scale 1.0]
+    .venv/bin/python bench/ingest.py [--bootstrap HOST:PORT] [--scale 1.0] [--raw send|batch]
 
 Starts its own Kafka (throw-away, on free ports) unless --bootstrap is given; the ingest service runs as a
-subprocess (`services.ingest.cli serve`). Prints a table and writes bench/results/ingest.json.
+subprocess (`python -m services.cli ingest serve`). Prints a table and writes bench/results/ingest.json.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import sys
-import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,23 +27,24 @@ import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.infra import Infrastructure
+from bench.procfs import load_average
+from bench.service_process import ServiceProcess, service_env
+from bench.stats import percentile
 from services.ingest.main import PRODUCER_OPTIONS
-from shared.devstack.kafka import REPO_ROOT, KafkaNode
-from shared.devstack.processes import free_port, spawn, stop_pid, wait_until
-from shared.devstack.stack import http_ok
-from shared.settings import KafkaSettings, TopicSettings
-from shared.topics import ensure_topics
+from shared.devstack.kafka import REPO_ROOT
 
-console = Console()
 RESULTS = REPO_ROOT / "bench" / "results"
 SIZES = (1, 100, 1000)
 REQUESTS = {1: 1000, 100: 300, 1000: 60}
 WARMUP = 20
 AUTH = {"Authorization": "Bearer demo-token", "Content-Type": "application/json"}
+GOAL_RATIO = 0.5
 
 
 def batches(size: int, count: int, *, now: datetime) -> list[list[dict[str, Any]]]:
@@ -62,11 +62,21 @@ def batches(size: int, count: int, *, now: datetime) -> list[list[dict[str, Any]
     ]  # fmt: skip
 
 
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
-
-
-def summary(size: int, latencies: list[float], elapsed: float) -> dict[str, float]:
+async def timed(items: list[Any], send: Callable[[Any], Awaitable[None]], *, size: int, what: str,
+                console: Console) -> dict[str, float]:  # fmt: skip
+    """Send the first WARMUP items untimed, then the rest one after another; events/s and request latency."""
+    for item in items[:WARMUP]:
+        await send(item)
+    latencies = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{what}, batches of {size:,}", total=len(items) - WARMUP)
+        started = time.perf_counter()
+        for item in items[WARMUP:]:
+            sent = time.perf_counter()
+            await send(item)
+            latencies.append(time.perf_counter() - sent)
+            progress.advance(task)
+        elapsed = time.perf_counter() - started
     return {
         "events_per_s": round(size * len(latencies) / elapsed),
         "p50_ms": round(percentile(latencies, 50) * 1000, 2),
@@ -74,25 +84,20 @@ def summary(size: int, latencies: list[float], elapsed: float) -> dict[str, floa
     }
 
 
-async def through_http(url: str, size: int, work: list[list[dict[str, Any]]]) -> dict[str, float]:
+async def through_http(url: str, size: int, work: list[list[dict[str, Any]]], *, console: Console) -> dict[str, float]:
     """Post each batch and wait for its 202 (which the service sends only after Kafka's acks)."""
-    bodies = [orjson.dumps(batch) for batch in work]
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
-        for body in bodies[:WARMUP]:
-            (await client.post("/v1/events", content=body, headers=AUTH)).raise_for_status()
-        latencies = []
-        started = time.perf_counter()
-        for body in bodies[WARMUP:]:
-            sent = time.perf_counter()
+
+        async def post(body: bytes) -> None:
             response = await client.post("/v1/events", content=body, headers=AUTH)
-            latencies.append(time.perf_counter() - sent)
             if response.status_code != 202:
                 raise RuntimeError(f"ingest answered {response.status_code}: {response.text[:300]}")
-        return summary(size, latencies, time.perf_counter() - started)
+
+        return await timed([orjson.dumps(b) for b in work], post, size=size, what="ingest HTTP", console=console)
 
 
 async def through_producer(
-    bootstrap: str, topic: str, size: int, work: list[list[dict[str, Any]]], *, mode: str
+    bootstrap: str, topic: str, size: int, work: list[list[dict[str, Any]]], *, mode: str, console: Console
 ) -> dict[str, float]:
     """The same events through a bare producer with the service's producer options, awaiting all acks.
 
@@ -117,66 +122,56 @@ async def through_producer(
                     raise RuntimeError("a batch overflowed: raise max_batch_size for --raw batch")
             await asyncio.gather(*[await producer.send_batch(b, topic, partition=p) for p, b in builders.items()])
 
-        for batch in records[:WARMUP]:
-            await send(batch)
-        latencies = []
-        started = time.perf_counter()
-        for batch in records[WARMUP:]:
-            sent = time.perf_counter()
-            await send(batch)
-            latencies.append(time.perf_counter() - sent)
-        return summary(size, latencies, time.perf_counter() - started)
+        return await timed(records, send, size=size, what=f"raw producer ({mode})", console=console)
     finally:
         await producer.stop()
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    home = Path(tempfile.mkdtemp(prefix="civicpulse-bench-ingest-"))
-    jars = REPO_ROOT / ".civicpulse" / "kafka-jars"
-    kafka = None if args.bootstrap else KafkaNode(home=home / "kafka", port=free_port(), controller_port=free_port(),
-                                                  jar_cache=jars, heap="1g")  # fmt: skip
-    service_pid = None
-    try:
-        if kafka:
-            console.print("starting Kafka")
-            kafka.start()
-        bootstrap = args.bootstrap or kafka.bootstrap  # type: ignore[union-attr]
-        run_id = uuid.uuid4().hex[:6]
-        topics = TopicSettings(**{f"topic_{name}": f"bench.{run_id}.{name}"
-                                  for name in ("raw", "events", "dlq", "snapshots", "alerts")})  # fmt: skip
-        await ensure_topics(KafkaSettings(kafka_bootstrap=bootstrap), topics)
-        port = free_port()
-        env = {**os.environ, "CIVICPULSE_ENVIRONMENT": "development", "CIVICPULSE_KAFKA_BOOTSTRAP": bootstrap,
-               "CIVICPULSE_HTTP_PORT": str(port), "CIVICPULSE_LOG_LEVEL": "WARNING",
-               "CIVICPULSE_INGEST_GROUP_ID": f"bench-{run_id}",
-               **{f"CIVICPULSE_{k.upper()}": str(v) for k, v in topics.model_dump().items()}}  # fmt: skip
-        env.pop("CIVICPULSE_INGEST_TOKENS_FILE", None)
-        process = spawn([sys.executable, "-c", "from services.ingest.cli import app; app()", "serve"],
-                        log_file=home / "ingest.log", pid_file=home / "ingest.pid", env=env, cwd=REPO_ROOT)  # fmt: skip
-        service_pid = process.pid
-        url = f"http://127.0.0.1:{port}"
-        wait_until(lambda: http_ok(url + "/readyz"), timeout=60, what="ingest service",
-                   alive=lambda: process.poll() is None)  # fmt: skip
-        rows = []
-        for size in SIZES:
-            count = WARMUP + max(10, int(REQUESTS[size] * args.scale))
-            now = datetime.now(UTC)
-            raw = await through_producer(bootstrap, topics.topic_events, size, batches(size, count, now=now),
-                                         mode=args.raw)  # fmt: skip
-            http = await through_http(url, size, batches(size, count, now=now))
-            ratio = round(http["events_per_s"] / raw["events_per_s"], 3)
-            rows.append(
-                {"batch": size, "requests": count - WARMUP, "ingest": http, "raw_producer": raw, "ratio": ratio}
-            )
-            console.print(f"batch {size}: ingest {http['events_per_s']:,} events/s, raw {raw['events_per_s']:,}")
-        return {"rows": rows, "raw_mode": args.raw, "cpus": os.cpu_count(),
-                "measured_at": datetime.now(UTC).isoformat(),
-                "goal": "ingest >= 0.5x the raw producer at 1,000-event batches"}  # fmt: skip
-    finally:
-        if service_pid:
-            stop_pid(service_pid)
-        if kafka:
-            kafka.stop()
+async def run_ingest(infra: Infrastructure, *, scale: float, raw: str) -> dict[str, Any]:
+    """Every batch size through the raw producer, then through the ingest service, on fresh topics."""
+    async with infra.run_scope("ingest") as scope:
+        env = service_env(scope, environment="development")  # the documented demo credential
+        with ServiceProcess("ingest", env=env, log_dir=infra.home / scope.run_id) as ingest:
+            rows = []
+            for size in SIZES:
+                count = WARMUP + max(10, int(REQUESTS[size] * scale))
+                now = datetime.now(UTC)
+                raw_figures = await through_producer(scope.bootstrap, scope.topics.topic_events, size,
+                                                     batches(size, count, now=now), mode=raw,
+                                                     console=infra.console)  # fmt: skip
+                http = await through_http(ingest.url, size, batches(size, count, now=now), console=infra.console)
+                ratio = round(http["events_per_s"] / raw_figures["events_per_s"], 3)
+                rows.append({"batch": size, "requests": count - WARMUP, "ingest": http, "raw_producer": raw_figures,
+                             "ratio": ratio})  # fmt: skip
+            rss = ingest.peak_rss_mb()
+    return {"rows": rows, "raw_mode": raw, "ingest_peak_rss_mb": rss, "cpus": os.cpu_count(),
+            "load_average": load_average(), "measured_at": datetime.now(UTC).isoformat(),
+            "goal": f"ingest >= {GOAL_RATIO}x the raw producer at 1,000-event batches"}  # fmt: skip
+
+
+def table(result: dict[str, Any]) -> Table:
+    """Each batch size: the service beside the raw producer."""
+    out = Table(
+        "batch", "ingest events/s", "ingest p50 / p99 ms", "raw producer events/s", "raw p50 / p99 ms", "ratio",
+        title=f"ingest benchmark: HTTP (202 after acks=all) vs raw aiokafka producer ({result['raw_mode']})",
+    )  # fmt: skip
+    for row in result["rows"]:
+        http, raw = row["ingest"], row["raw_producer"]
+        out.add_row(f"{row['batch']:,}", f"{http['events_per_s']:,}", f"{http['p50_ms']:.2f} / {http['p99_ms']:.2f}",
+                    f"{raw['events_per_s']:,}", f"{raw['p50_ms']:.2f} / {raw['p99_ms']:.2f}",
+                    f"{row['ratio']:.2f}x")  # fmt: skip
+    return out
+
+
+def result_file(result: dict[str, Any], directory: Path = RESULTS) -> Path:
+    """ingest.json for the usual raw mode, ingest-raw-<mode>.json otherwise."""
+    mode = result["raw_mode"]
+    return directory / ("ingest.json" if mode == "send" else f"ingest-raw-{mode}.json")
+
+
+async def _main(args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    with Infrastructure(console=console, bootstrap=args.bootstrap, postgres=False) as infra:
+        return await run_ingest(infra, scale=args.scale, raw=args.raw)
 
 
 def main() -> None:
@@ -185,24 +180,16 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of requests per batch size")
     parser.add_argument("--raw", choices=("send", "batch"), default="send",
                         help="raw producer: send per record, or send_batch per partition (as ingest)")  # fmt: skip
-    result = asyncio.run(run(parser.parse_args()))
-    table = Table(
-        "batch", "ingest events/s", "ingest p50 / p99 ms", "raw producer events/s", "raw p50 / p99 ms", "ratio",
-        title=f"ingest benchmark: HTTP (202 after acks=all) vs raw aiokafka producer ({result['raw_mode']})",
-    )  # fmt: skip
-    for row in result["rows"]:
-        http, raw = row["ingest"], row["raw_producer"]
-        table.add_row(f"{row['batch']:,}", f"{http['events_per_s']:,}", f"{http['p50_ms']:.2f} / {http['p99_ms']:.2f}",
-                      f"{raw['events_per_s']:,}", f"{raw['p50_ms']:.2f} / {raw['p99_ms']:.2f}",
-                      f"{row['ratio']:.2f}x")  # fmt: skip
-    console.print(table)
+    console = Console()
+    result = asyncio.run(_main(parser.parse_args(), console))
+    console.print(table(result))
     big = next(r for r in result["rows"] if r["batch"] == 1000)
-    verdict = "[green]met[/]" if big["ratio"] >= 0.5 else "[red]missed[/]"
-    console.print(f"goal (>= 0.50x at 1,000-event batches): {verdict} ({big['ratio']:.2f}x)")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    name = "ingest.json" if result["raw_mode"] == "send" else f"ingest-raw-{result['raw_mode']}.json"
-    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
-    console.print(f"wrote {RESULTS / name}")
+    verdict = "[green]met[/]" if big["ratio"] >= GOAL_RATIO else "[red]missed[/]"
+    console.print(f"goal (>= {GOAL_RATIO:.2f}x at 1,000-event batches): {verdict} ({big['ratio']:.2f}x)")
+    path = result_file(result)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -36,9 +36,10 @@ async def record_batch(connection: Connection, events: Sequence[Event]) -> Batch
         return BatchOutcome([], 0, frozenset())
     # One event id twice in the same batch: the first wins, as it would across batches.
     unique = list({e.event_id: e for e in reversed(events)}.values())[::-1]
+    by_id = sorted(unique, key=lambda e: e.event_id)  # replicas overlapping after a rebalance lock ids in one order
     async with connection.transaction():
         rows = await connection.fetch(
-            queries.RECORD_EVENT_IDS, [e.event_id for e in unique], [e.occurred_at for e in unique]
+            queries.RECORD_EVENT_IDS, [e.event_id for e in by_id], [e.occurred_at for e in by_id]
         )
         fresh_ids = {r["event_id"] for r in rows}
         new = [e for e in unique if e.event_id in fresh_ids]

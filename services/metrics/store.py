@@ -115,9 +115,7 @@ async def compute_snapshots(
                 ranges[1][1],
             )  # fmt: skip
             per_unit = {r["unit_code"]: [r[c] for c in COUNTERS] for r in rows}
-            totals = {
-                unit: dict(zip(COUNTERS, values, strict=True)) for unit, values in roll_up(per_unit, ancestors).items()
-            }
+            totals = roll_up(per_unit, ancestors)
             start, end = window.first_bucket, window.last_bucket + HOUR
             usage = {
                 r["unit_code"]: (sum(1 for t in r["last_online"] or () if start <= t < end), r["denominator"])

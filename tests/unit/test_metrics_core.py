@@ -117,7 +117,9 @@ def test_definition_naming_an_unknown_counter_is_refused() -> None:
 def test_snapshots_cover_every_unit_and_kpi_with_no_data_as_none() -> None:
     now = datetime(2026, 5, 10, 12, tzinfo=UTC)
     window = window_bounds(WindowName.D1, now=now)
-    totals = {"A": dict.fromkeys(COUNTERS, 0) | {"received": 4, "received_online": 3}}
+    row = [0] * len(COUNTERS)
+    row[COUNTERS.index("received")], row[COUNTERS.index("received_online")] = 4, 3
+    totals = {"A": row}
     snaps = build_snapshots(window=window, totals=totals, usage={}, units={"A": "district", "B": "commune"},
                             definitions=DEFAULT_KPIS, computed_at=now)  # fmt: skip
     by_scope = {(s.unit_code, s.kpi): s for s in snaps}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -33,6 +34,18 @@ class KpiDefinition(BaseModel):
     def evaluate(self, counters: Mapping[str, int]) -> tuple[int, int]:
         """(numerator, denominator) from summed counters."""
         return _sum_terms(self.numerator, counters), _sum_terms(self.denominator, counters)
+
+    def evaluate_row(self, row: Sequence[int]) -> tuple[int, int]:
+        """(numerator, denominator) from a row of counters in `COUNTERS` order (the snapshot hot path)."""
+        numerator, denominator = self._compiled
+        return sum(sign * row[i] for i, sign in numerator), sum(sign * row[i] for i, sign in denominator)
+
+    @cached_property
+    def _compiled(self) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        def compile_terms(terms: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+            return tuple((COUNTERS.index(t.lstrip("-")), -1 if t.startswith("-") else 1) for t in terms)
+
+        return compile_terms(self.numerator), compile_terms(self.denominator)
 
 
 def _sum_terms(terms: tuple[str, ...], counters: Mapping[str, int]) -> int:

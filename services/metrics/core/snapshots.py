@@ -51,7 +51,7 @@ class KpiSnapshot:
 def build_snapshots(
     *,
     window: WindowBounds,
-    totals: Mapping[str, Mapping[str, int]],
+    totals: Mapping[str, Sequence[int]],
     usage: Mapping[str, tuple[int, int]],
     units: Mapping[str, str],
     definitions: Sequence[KpiDefinition],
@@ -59,10 +59,10 @@ def build_snapshots(
 ) -> list[KpiSnapshot]:
     """Every KPI for every unit (those of the tree, plus unknown ones with data) in one window.
 
-    `totals` maps unit → summed counters; `usage` maps unit → (numerator, denominator) of the usage rate;
-    `units` maps code → level. A unit without data gets 0/0: "no data", never 0% or 100%.
+    `totals` maps unit → summed counters (in `COUNTERS` order); `usage` maps unit → (numerator, denominator)
+    of the usage rate; `units` maps code → level. A unit without data gets 0/0: "no data", never 0% or 100%.
     """
-    zero = dict.fromkeys(COUNTERS, 0)
+    zero = [0] * len(COUNTERS)
     levels = dict(units)
     for code in totals:
         levels.setdefault(code, UNKNOWN_LEVEL)
@@ -74,7 +74,7 @@ def build_snapshots(
             if definition.name == USAGE_RATE:
                 numerator, denominator = usage.get(code, (0, 0))
             else:
-                numerator, denominator = definition.evaluate(counters)
+                numerator, denominator = definition.evaluate_row(counters)
             snapshots.append(
                 KpiSnapshot(
                     kpi=definition.name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
 import uuid
@@ -123,3 +124,46 @@ async def test_broker_outage_answers_503_recovers_and_loses_no_acknowledged_even
     assert sender.acknowledged, "nothing was acknowledged"
     assert set(sender.acknowledged) <= stored_ids
     assert 503 in sender.statuses
+
+
+def read_ids(bootstrap: str, topic: str) -> list[str]:
+    out = subprocess.run(["kcat", "-b", bootstrap, "-t", topic, "-C", "-e", "-q", "-f", "%s\n"],
+                         capture_output=True, text=True, check=False, timeout=60).stdout  # fmt: skip
+    return [line.split('"event_id":"')[1][:36] for line in out.splitlines() if '"event_id":"' in line]
+
+
+def produce_raw(bootstrap: str, topic: str, lines: list[str]) -> None:
+    subprocess.run(["kcat", "-b", bootstrap, "-t", topic, "-P"], input="\n".join(lines) + "\n", text=True,
+                   check=True, timeout=60)  # fmt: skip
+
+
+async def test_raw_intake_survives_a_broker_restart_and_loses_no_record(own_kafka: KafkaNode) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    topics = TopicSettings(
+        topic_raw=f"r{suffix}.raw", topic_events=f"r{suffix}.events", topic_dlq=f"r{suffix}.dlq",
+        topic_snapshots=f"r{suffix}.snap", topic_alerts=f"r{suffix}.alerts", events_partitions=3, other_partitions=1,
+    )  # fmt: skip
+    settings = IngestSettings(kafka_bootstrap=own_kafka.bootstrap, **topics.model_dump(), ingest_publish_timeout_s=2.0)
+    await ensure_topics(settings, topics)
+    before, after = batch(300), batch(300)
+    async with running(create_app(settings)):
+        produce_raw(own_kafka.bootstrap, topics.topic_raw, [json.dumps(e) for e in before])
+        deadline = time.monotonic() + 60
+        while len(set(read_ids(own_kafka.bootstrap, topics.topic_events))) < len(before):
+            assert time.monotonic() < deadline, "raw records never reached the events topic"
+            await asyncio.sleep(0.5)
+        await asyncio.to_thread(own_kafka.stop)
+        await asyncio.sleep(3)
+        await asyncio.to_thread(own_kafka.start)
+        produce_raw(own_kafka.bootstrap, topics.topic_raw, [json.dumps(e) for e in after] + ["not json at all"])
+        wanted = {str(e["event_id"]) for e in before + after}
+        deadline = time.monotonic() + 120
+        while not wanted <= set(read_ids(own_kafka.bootstrap, topics.topic_events)):
+            assert time.monotonic() < deadline, "the raw intake did not recover after the broker came back"
+            await asyncio.sleep(0.5)
+        deadline = time.monotonic() + 60
+        while not subprocess.run(["kcat", "-b", own_kafka.bootstrap, "-t", topics.topic_dlq, "-C", "-e", "-q"],
+                                 capture_output=True, text=True, check=False, timeout=60).stdout.strip():  # fmt: skip
+            assert time.monotonic() < deadline, "the garbage record never reached the DLQ"
+            await asyncio.sleep(0.5)
+    assert set(read_ids(own_kafka.bootstrap, topics.topic_events)) == wanted

@@ -4,6 +4,7 @@ of runs; every run gets fresh topics and a fresh database, deleted when it ends.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import shutil
 import tempfile
@@ -186,3 +187,14 @@ class Infrastructure:
                 await admin.delete_topics(names)
         finally:
             await admin.close()
+
+
+RESULTS = REPO_ROOT / "bench" / "results"
+"""Where every benchmark writes its JSON."""
+
+
+def save_result(path: Path, result: dict[str, object], console: Console) -> None:
+    """Write one benchmark's JSON result and say where."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"wrote {path}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 import time
@@ -32,14 +31,12 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.infra import Infrastructure
+from bench.infra import RESULTS, Infrastructure, save_result
 from bench.procfs import load_average
 from bench.service_process import ServiceProcess, service_env
 from bench.stats import percentile
 from services.ingest.main import PRODUCER_OPTIONS
-from shared.devstack.kafka import REPO_ROOT
 
-RESULTS = REPO_ROOT / "bench" / "results"
 SIZES = (1, 100, 1000)
 REQUESTS = {1: 1000, 100: 300, 1000: 60}
 WARMUP = 20
@@ -186,10 +183,7 @@ def main() -> None:
     big = next(r for r in result["rows"] if r["batch"] == 1000)
     verdict = "[green]met[/]" if big["ratio"] >= GOAL_RATIO else "[red]missed[/]"
     console.print(f"goal (>= {GOAL_RATIO:.2f}x at 1,000-event batches): {verdict} ({big['ratio']:.2f}x)")
-    path = result_file(result)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
-    console.print(f"wrote {path}")
+    save_result(result_file(result), result, console)
 
 
 if __name__ == "__main__":

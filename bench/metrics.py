@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +26,7 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.catch_up import catch_up
-from bench.infra import Infrastructure
+from bench.infra import RESULTS, Infrastructure, save_result
 from bench.probes import ProbeTracker
 from bench.procfs import load_average
 from bench.raw_kafka import consumer_ceiling, preload
@@ -35,10 +34,8 @@ from bench.scale import describe, scaled_reference_files
 from bench.service_process import ServiceProcess, service_env
 from bench.traffic import paced_traffic
 from bench.workload import Record, dossier_events, encoded
-from shared.devstack.kafka import REPO_ROOT
 from shared.refdata import ReferenceData, load_reference_data
 
-RESULTS = REPO_ROOT / "bench" / "results"
 HISTORY = (timedelta(days=29), timedelta(hours=1))  # preloaded events: all inside the 30-day window
 
 
@@ -153,9 +150,7 @@ def main() -> None:
     console = Console()
     result = asyncio.run(_main(parser.parse_args(), console))
     console.print(table(result))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "metrics.json").write_text(json.dumps(result, indent=2) + "\n")
-    console.print(f"wrote {RESULTS / 'metrics.json'}")
+    save_result(RESULTS / "metrics.json", result, console)
 
 
 if __name__ == "__main__":

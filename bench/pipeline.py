@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,17 +26,15 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.infra import Infrastructure
+from bench.infra import RESULTS, Infrastructure, save_result
 from bench.probes import ProbeTracker
 from bench.procfs import load_average
 from bench.service_process import ServiceProcess, service_env
 from bench.traffic import paced_traffic
 from bench.workload import SOURCE, Record, dossier_events
 from services.ingest.auth import hash_token
-from shared.devstack.kafka import REPO_ROOT
 from shared.refdata import load_reference_data
 
-RESULTS = REPO_ROOT / "bench" / "results"
 TOKEN = "bench-pipeline-token"  # noqa: S105 (a throw-away credential for a throw-away service)
 WARMUP_S = 3
 LIVE = (timedelta(hours=2), timedelta(minutes=1))  # live traffic: dossiers received in the last two hours
@@ -129,9 +126,7 @@ def main() -> None:
     console = Console()
     result = asyncio.run(_main(parser.parse_args(), console))
     console.print(table(result))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pipeline.json").write_text(json.dumps(result, indent=2) + "\n")
-    console.print(f"wrote {RESULTS / 'pipeline.json'}")
+    save_result(RESULTS / "pipeline.json", result, console)
 
 
 if __name__ == "__main__":

@@ -33,16 +33,13 @@ from rich.console import Console
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import report
-from bench.infra import Infrastructure
+from bench.infra import RESULTS, Infrastructure
 from bench.ingest import run_ingest
 from bench.metrics import MetricsRun, run_metrics
 from bench.pipeline import run_pipeline
 from bench.procfs import load_average
 from bench.results_files import RunInfo, read_results, write_results, write_summary
 from bench.table import rich_table
-from shared.devstack.kafka import REPO_ROOT
-
-RESULTS = REPO_ROOT / "bench" / "results"
 
 
 @dataclass(frozen=True, slots=True)

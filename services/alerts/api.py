@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from services.alerts import inputs, queries
 from services.alerts.core.silences import NO_NUL, silencing
-from services.alerts.core.state import AlertStatus
+from shared.alert_changes import AlertStatus
 
 PoolProvider = Callable[[], "asyncpg.Pool[Any]"]
 

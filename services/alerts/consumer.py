@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from services.alerts.engine import AlertEngine
 from services.alerts.settings import AlertsSettings
 from services.alerts.telemetry import AlertsMetrics
-from services.metrics.core.snapshots import KpiSnapshot, snapshot_adapter
 from shared.kafka import commit_or_rewind
+from shared.snapshots import KpiSnapshot, snapshot_adapter
 
 log = logging.getLogger(__name__)
 

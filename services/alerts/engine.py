@@ -23,7 +23,7 @@ from services.alerts.core.silences import Silence, silencing
 from services.alerts.core.state import ACTIVE, AlertState, Evaluation, alert_id_of, evaluate, retire
 from services.alerts.subjects import Known, subjects_of
 from services.alerts.telemetry import AlertsMetrics
-from services.metrics.core.snapshots import KpiSnapshot
+from shared.snapshots import KpiSnapshot
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from services.alerts import queries
 from services.alerts.core.conditions import Reading
 from services.alerts.core.describe import UnitInfo
 from services.alerts.core.silences import Silence
-from services.metrics.core.snapshots import KpiSnapshot
+from shared.snapshots import KpiSnapshot
 
 if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]

@@ -13,7 +13,8 @@ import asyncpg
 from services.alerts import queries
 from services.alerts.core.conditions import Reading
 from services.alerts.core.notifications import AlertView
-from services.alerts.core.state import AlertState, AlertStatus, Transition
+from services.alerts.core.state import AlertState, Transition
+from shared.alert_changes import AlertStatus
 
 if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]

@@ -8,11 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.metrics.core.kpis import KPI_NAMES
-from services.metrics.core.snapshots import KpiSnapshot
-from services.metrics.core.windows import WindowName
 from services.metrics.refresher import SnapshotBoard
+from shared.kpi_catalogue import KPI_NAMES, WindowName
 from shared.refdata import UnitLevel
+from shared.snapshots import KpiSnapshot
 
 KpiName = Annotated[str, Query(description=f"One of: {', '.join(KPI_NAMES)}", pattern="|".join(KPI_NAMES))]
 

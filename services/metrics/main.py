@@ -17,13 +17,13 @@ from prometheus_client import CollectorRegistry
 from services.metrics.api import kpi_router
 from services.metrics.consumer import register_consumer
 from services.metrics.core.kpis import KpiDefinition, kpi_definitions
-from services.metrics.core.snapshots import KpiSnapshot, snapshot_adapter
 from services.metrics.refresher import SnapshotBoard, SnapshotRefresher
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import KpiCollector, PipelineMetrics
 from shared.db import create_pool
 from shared.http import install_error_handlers, ops_router
 from shared.kafka import create_broker
+from shared.snapshots import KpiSnapshot, snapshot_adapter
 
 
 def load_definitions(settings: MetricsSettings) -> tuple[KpiDefinition, ...]:

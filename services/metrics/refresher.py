@@ -15,11 +15,11 @@ import asyncpg
 
 from services.metrics import queries, store
 from services.metrics.core.kpis import KpiDefinition
-from services.metrics.core.snapshots import KpiSnapshot
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import PipelineMetrics
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
+from shared.snapshots import KpiSnapshot
 
 log = logging.getLogger(__name__)
 Scope = tuple[str, str, str]

@@ -6,8 +6,8 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
-from services.metrics.core.kpis import KPI_NAMES
 from services.metrics.settings import MetricsSettings
+from shared.kpi_catalogue import KPI_NAMES
 from shared.targets import load_targets
 
 QUERY = """

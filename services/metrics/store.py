@@ -13,9 +13,10 @@ import asyncpg
 from services.metrics import queries
 from services.metrics.core.counters import COUNTERS, aggregate, last_online, roll_up, rollups
 from services.metrics.core.kpis import KpiDefinition
-from services.metrics.core.snapshots import KpiSnapshot, build_snapshots
+from services.metrics.core.snapshots import build_snapshots
 from services.metrics.core.windows import HOUR, all_windows, window_parts
 from shared.events import Event, ProcedurePublished
+from shared.snapshots import KpiSnapshot
 
 if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]

@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services.metrics.core.snapshots import KpiSnapshot
+from shared.snapshots import KpiSnapshot
 
 
 @dataclass(frozen=True, slots=True)

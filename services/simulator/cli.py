@@ -17,11 +17,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.metrics.core.counters import COUNTERS, increments
-from services.metrics.core.kpis import DEFAULT_KPIS, ratio
 from services.simulator.generator import ProvinceWorld
 from services.simulator.profile import PROFILES, Incident, parse_duration, parse_incident, parse_rate, rhythm
 from services.simulator.sender import IngestClient, RejectedError, run_batches
+from services.simulator.tally import KPI_TERMS, KpiTally
 from shared.events import event_adapter
 from shared.refdata import load_reference_data
 
@@ -52,18 +51,6 @@ async def paced_batches(
 
 def _backfill_time(started: datetime, span: float, index: int, total: int) -> datetime:
     return started - timedelta(seconds=span * (1 - index / total))
-
-
-class GroundTruth:
-    """Province-wide KPI counters of the acknowledged events."""
-
-    def __init__(self) -> None:
-        self.counters = dict.fromkeys(COUNTERS, 0)
-
-    def add(self, batch: list[dict[str, Any]]) -> None:
-        for raw in batch:
-            for name, value in increments(event_adapter.validate_python(raw)).items():
-                self.counters[name] += value
 
 
 def simulate(
@@ -106,7 +93,7 @@ def simulate(
     console.print(f"simulate: seed {seed} (pass --seed {seed} to replay exactly these events)")
     world = ProvinceWorld(refdata=load_reference_data(), profile=PROFILES[profile], seed=seed, source=source,
                           incident=parsed_incident, started_at=datetime.now(UTC))  # fmt: skip
-    truth = GroundTruth()
+    truth = KpiTally()
     started = time.monotonic()
     expected = (events or 0) + backfill_events if events is not None else None
     with Progress(TextColumn("[bold]simulate[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -114,7 +101,12 @@ def simulate(
         task = progress.add_task("events", total=expected, status="")
 
         async def main() -> IngestClient:
-            client = IngestClient(url=url, token=token, record=record, on_accepted=truth.add)
+            client = IngestClient(
+                url=url,
+                token=token,
+                record=record,
+                on_accepted=lambda batch: truth.add(map(event_adapter.validate_python, batch)),
+            )
             async with client:
                 batches = paced_batches(
                     world,
@@ -149,18 +141,15 @@ def simulate(
     _summary(client, truth, time.monotonic() - started)
 
 
-def _summary(client: IngestClient, truth: GroundTruth, elapsed: float) -> None:
+def _summary(client: IngestClient, truth: KpiTally, elapsed: float) -> None:
     stats = client.stats
     table = Table("", "value", title="simulation summary")
     table.add_row("events acknowledged (202)", f"{stats.accepted:,}")
     table.add_row("retried requests", f"{stats.retries:,}")
     table.add_row("responses by status", ", ".join(f"{k}: {v}" for k, v in sorted(stats.by_status.items())))
     table.add_row("elapsed", f"{elapsed:.1f}s ({stats.accepted / max(elapsed, 1e-9):,.0f} events/s)")
-    for definition in DEFAULT_KPIS:
-        if definition.numerator:
-            numerator, denominator = definition.evaluate(truth.counters)
-            value = ratio(numerator, denominator)
-            table.add_row(
-                definition.name, "no data" if value is None else f"{value:.2%} ({numerator:,}/{denominator:,})"
-            )
+    for kpi in KPI_TERMS:
+        numerator, denominator = truth.figure(kpi)
+        figure = f"{numerator / denominator:.2%} ({numerator:,}/{denominator:,})" if denominator else "no data"
+        table.add_row(kpi, figure)
     console.print(table)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.metrics.core.windows import VIETNAM
+from shared.kpi_catalogue import VIETNAM
 
 
 @dataclass(frozen=True, slots=True)

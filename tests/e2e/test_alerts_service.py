@@ -17,10 +17,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.alerts.delivery.webhook import SIGNATURE_HEADER, verify_signature
-from services.metrics.core.snapshots import KpiSnapshot, snapshot_adapter
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import KafkaSettings, TopicSettings
+from shared.snapshots import KpiSnapshot, snapshot_adapter
 from tests.support.alerting import Alertmanager, HttpSink, SmtpSink, eventually
 from tests.support.factories import received
 from tests.support.services import ServiceUnderTest, produce, service_env

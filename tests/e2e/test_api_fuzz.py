@@ -20,10 +20,10 @@ from aiokafka import AIOKafkaProducer
 from schemathesis import Case, GenerationMode
 
 from services.ingest.auth import hash_token
-from services.metrics.core.snapshots import KpiSnapshot, snapshot_adapter
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import KafkaSettings, TopicSettings
+from shared.snapshots import KpiSnapshot, snapshot_adapter
 from tests.support.factories import random_events
 from tests.support.fuzzing import explanation, fuzz, load_schema
 from tests.support.services import ServiceUnderTest, poll, produce, service_env

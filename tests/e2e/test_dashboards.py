@@ -41,7 +41,7 @@ from aiokafka import AIOKafkaProducer
 
 from services.alerts.settings import DEFAULT_RULES_FILE
 from services.ingest.auth import hash_token
-from services.metrics.core.kpis import KPI_NAMES
+from shared.kpi_catalogue import KPI_NAMES
 from shared.settings import KafkaSettings, TopicSettings
 from tests.support.alerting import HttpSink
 from tests.support.factories import random_events, received

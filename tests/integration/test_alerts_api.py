@@ -17,11 +17,11 @@ from services.alerts.core.ruleset import parse_rules
 from services.alerts.engine import AlertEngine, EngineOptions
 from services.alerts.silences_api import silences_router
 from services.alerts.telemetry import AlertsMetrics
-from services.metrics.core.snapshots import KpiSnapshot
 from shared.db import create_pool
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import PostgresSettings
+from shared.snapshots import KpiSnapshot
 from tests.support.alerting import FakeClock
 
 pytestmark = pytest.mark.integration

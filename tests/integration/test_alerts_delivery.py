@@ -24,11 +24,11 @@ from services.alerts.delivery.webhook import SIGNATURE_HEADER, verify_signature
 from services.alerts.dispatcher import Dispatcher, DispatchOptions
 from services.alerts.engine import AlertEngine, EngineOptions
 from services.alerts.telemetry import AlertsMetrics
-from services.metrics.core.snapshots import KpiSnapshot
 from shared.db import create_pool
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import KafkaSettings, PostgresSettings, TopicSettings
+from shared.snapshots import KpiSnapshot
 from tests.support.alerting import Alertmanager, FakeClock, HttpSink, SmtpSink, eventually
 
 pytestmark = pytest.mark.integration

@@ -17,12 +17,13 @@ from services.alerts.core.backoff import retry_delay
 from services.alerts.core.conditions import Reading
 from services.alerts.core.notifications import AlertNotification, AlertView, build_notification, notification_id
 from services.alerts.core.receivers import AlertmanagerReceiver, SlackReceiver, TelegramReceiver, WebhookReceiver
-from services.alerts.core.state import AlertState, AlertStatus, Notice, NoticeKind
+from services.alerts.core.state import AlertState, Notice, NoticeKind
 from services.alerts.delivery.alertmanager import AlertmanagerDeliverer
 from services.alerts.delivery.base import DeliveryError
 from services.alerts.delivery.chat import SlackDeliverer, TelegramDeliverer
 from services.alerts.delivery.smtp import email_message
 from services.alerts.delivery.webhook import SIGNATURE_HEADER, WebhookDeliverer, verify_signature
+from shared.alert_changes import AlertStatus
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 5, 10, 8, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from services.alerts.core.durations import format_duration, parse_duration
 from services.alerts.core.rules import Direction, KpiRule, SourceStaleRule, UnitStaleRule
 from services.alerts.core.ruleset import RulesError, missing_secrets, parse_rules
 from services.alerts.settings import DEFAULT_RULES_FILE
-from services.metrics.core.kpis import KPI_NAMES
+from shared.kpi_catalogue import KPI_NAMES
 from shared.targets import load_targets
 
 pytestmark = pytest.mark.unit

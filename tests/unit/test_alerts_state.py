@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from services.alerts.core.conditions import Reading
 from services.alerts.core.notifications import AlertView, build_notification
 from services.alerts.core.rules import KpiRule, SourceStaleRule
-from services.alerts.core.state import AlertState, AlertStatus, Evaluation, NoticeKind, evaluate, retire
+from services.alerts.core.state import AlertState, Evaluation, NoticeKind, evaluate, retire
+from shared.alert_changes import AlertStatus
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2026, 5, 10, 8, 0, tzinfo=UTC)

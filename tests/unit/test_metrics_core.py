@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from services.metrics.core.counters import COUNTERS, aggregate, increments, merge, roll_up
 from services.metrics.core.kpis import DEFAULT_KPIS, KpiDefinition, kpi_definitions, ratio
 from services.metrics.core.snapshots import build_snapshots
-from services.metrics.core.windows import WindowName, day_start, window_bounds, window_parts
+from services.metrics.core.windows import day_start, window_bounds, window_parts
+from shared.kpi_catalogue import WindowName
 from tests.support.factories import completed, feedback, random_events, rated, received
 
 pytestmark = pytest.mark.unit

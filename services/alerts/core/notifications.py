@@ -9,7 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from services.alerts.core.state import AlertState, AlertStatus, Notice, NoticeKind, Transition
+from services.alerts.core.state import AlertState, Notice, NoticeKind, Transition
+from shared.alert_changes import AlertChange
 
 NAMESPACE = uuid.UUID("6b1c3f0e-5d0a-4c8e-9a57-2f1e7c9d4a10")
 """uuid5 namespace of notification and change ids: the same alert, episode and kind always give the same id."""
@@ -59,28 +60,6 @@ class AlertNotification(BaseModel):
     starts_at: datetime
     ends_at: datetime | None
     at: datetime
-
-
-class AlertChange(BaseModel):
-    """A state change as published to `civicpulse.alerts` (key = alert id)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: uuid.UUID
-    alert_id: str
-    rule: str
-    subject: str
-    severity: str
-    from_status: AlertStatus
-    to_status: AlertStatus
-    at: datetime
-    episode: int
-    value: float | None
-    target: float | None
-    numerator: int | None
-    denominator: int | None
-    labels: dict[str, str]
-    annotations: dict[str, str]
 
 
 def build_notification(view: AlertView, notice: Notice) -> AlertNotification:

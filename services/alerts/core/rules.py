@@ -11,8 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from services.alerts.core.durations import Duration
 from services.alerts.core.receivers import ReceiverName
 from services.alerts.core.templates import KPI_FIELDS, STALENESS_FIELDS, check_template
-from services.metrics.core.kpis import KPI_NAMES
-from services.metrics.core.windows import WindowName
+from shared.kpi_catalogue import KPI_NAMES, WindowName
 from shared.refdata import UnitLevel
 
 RuleName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]

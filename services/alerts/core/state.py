@@ -14,16 +14,7 @@ from typing import NamedTuple
 
 from services.alerts.core.conditions import Condition, Reading, assess
 from services.alerts.core.rules import AnyRule
-
-
-class AlertStatus(StrEnum):
-    """Where an alert is in its lifecycle."""
-
-    INACTIVE = "inactive"
-    PENDING = "pending"
-    FIRING = "firing"
-    RESOLVED = "resolved"
-
+from shared.alert_changes import AlertStatus
 
 ACTIVE = frozenset({AlertStatus.PENDING, AlertStatus.FIRING})
 

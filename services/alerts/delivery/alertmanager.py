@@ -14,8 +14,8 @@ import httpx
 from services.alerts.core.notifications import AlertNotification, AlertView
 from services.alerts.core.receivers import AlertmanagerReceiver
 from services.alerts.core.ruleset import RuleSet
-from services.alerts.core.state import AlertStatus
 from services.alerts.delivery.base import NOTIFICATION_ID_HEADER, DeliveryError, post
+from shared.alert_changes import AlertStatus
 
 log = logging.getLogger(__name__)
 RESENDS_AHEAD = 3

@@ -8,6 +8,7 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.metrics.core.counters import COUNTERS
+from shared.kpi_catalogue import KPI_NAMES
 
 USAGE_RATE = "online_service_usage_rate"
 """Computed from distinct procedures (the catalogue), not from counters: see `store.snapshots`."""
@@ -83,7 +84,8 @@ DEFAULT_KPIS: tuple[KpiDefinition, ...] = (
     KpiDefinition(name="feedback_on_time_rate", description="Feedback closed on time / closed feedback.",
                   numerator=("feedback_on_time",), denominator=("feedback_closed",)),
 )  # fmt: skip
-KPI_NAMES: tuple[str, ...] = tuple(k.name for k in DEFAULT_KPIS)
+if tuple(k.name for k in DEFAULT_KPIS) != KPI_NAMES:  # the catalogue is the contract; fail at import, not later
+    raise RuntimeError("DEFAULT_KPIS must define exactly shared.kpi_catalogue.KPI_NAMES, in that order")
 
 
 def kpi_definitions(overrides: Mapping[str, KpiDefinition] | None = None) -> tuple[KpiDefinition, ...]:

@@ -1,51 +1,15 @@
-"""KPI snapshots: the value of every (kpi, window, unit), built from window totals."""
+"""Builds KPI snapshots (the `shared.snapshots` contract) for every (kpi, window, unit) from window totals."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-
-from pydantic import TypeAdapter
 
 from services.metrics.core.counters import COUNTERS
 from services.metrics.core.kpis import USAGE_RATE, KpiDefinition, ratio
 from services.metrics.core.windows import HOUR, WindowBounds
-
-UNKNOWN_LEVEL = "unknown"
-"""Level of a unit that events name but the unit tree lacks."""
-
-
-@dataclass(frozen=True, slots=True)
-class KpiSnapshot:
-    """One KPI value, as stored, served and published to `civicpulse.kpi.snapshots`.
-
-    A plain dataclass: a refresh builds one per (kpi, window, unit), tens of thousands, and pydantic
-    models cost ten times more to create. `snapshot_adapter` validates and serialises them.
-    """
-
-    kpi: str
-    window: str
-    unit_code: str
-    unit_level: str
-    numerator: int
-    denominator: int
-    ratio: float | None
-    window_start: datetime
-    window_end: datetime
-    computed_at: datetime
-
-    @property
-    def scope(self) -> tuple[str, str, str]:
-        return (self.kpi, self.window, self.unit_code)
-
-    def same_value(self, other: KpiSnapshot) -> bool:
-        """Whether two snapshots of a scope carry the same figures (ignoring when they were computed)."""
-        return (self.numerator, self.denominator, self.window_start) == (
-            other.numerator,
-            other.denominator,
-            other.window_start,
-        )
+from shared.kpi_catalogue import UNKNOWN_LEVEL
+from shared.snapshots import KpiSnapshot
 
 
 def build_snapshots(
@@ -90,6 +54,3 @@ def build_snapshots(
                 )
             )
     return snapshots
-
-
-snapshot_adapter: TypeAdapter[KpiSnapshot] = TypeAdapter(KpiSnapshot)

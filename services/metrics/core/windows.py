@@ -4,22 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
+from shared.kpi_catalogue import VIETNAM, WindowName
+
 HOUR = timedelta(hours=1)
-
-
-class WindowName(StrEnum):
-    """The windows every KPI is computed over."""
-
-    D1 = "1d"
-    D7 = "7d"
-    D30 = "30d"
-    MTD = "mtd"
-    QTD = "qtd"
-    YTD = "ytd"
 
 
 @dataclass(frozen=True, slots=True)

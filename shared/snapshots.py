@@ -1,0 +1,62 @@
+"""The KPI snapshot: one KPI value per (kpi, window, unit), the message on `civicpulse.kpi.snapshots`.
+
+Key = `kpi|window|unit_code`, value = this dataclass as JSON (`snapshot_adapter`); JSON Schema in
+`shared/schema/kpi_snapshot.schema.json`. Metrics produces it; alerts consumes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+
+
+@dataclass(frozen=True, slots=True)
+class KpiSnapshot:
+    """One KPI value, as stored, served and published to `civicpulse.kpi.snapshots`.
+
+    A plain dataclass: a refresh builds one per (kpi, window, unit), tens of thousands, and pydantic
+    models cost ten times more to create. `snapshot_adapter` validates and serialises them.
+    """
+
+    kpi: str
+    window: str
+    unit_code: str
+    unit_level: str
+    numerator: int
+    denominator: int
+    ratio: float | None
+    window_start: datetime
+    window_end: datetime
+    computed_at: datetime
+
+    @property
+    def scope(self) -> tuple[str, str, str]:
+        """(kpi, window, unit_code): what one snapshot is the current value of."""
+        return (self.kpi, self.window, self.unit_code)
+
+    @property
+    def key(self) -> bytes:
+        """The Kafka key: one scope's snapshots stay in order on one partition."""
+        return "|".join(self.scope).encode()
+
+    def same_value(self, other: KpiSnapshot) -> bool:
+        """Whether two snapshots of a scope carry the same figures (ignoring when they were computed)."""
+        return (self.numerator, self.denominator, self.window_start) == (
+            other.numerator,
+            other.denominator,
+            other.window_start,
+        )
+
+
+snapshot_adapter: TypeAdapter[KpiSnapshot] = TypeAdapter(KpiSnapshot)
+
+
+def snapshot_json_schema() -> dict[str, Any]:
+    """JSON Schema of the snapshot message."""
+    schema = snapshot_adapter.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "CivicPulse KPI snapshot"
+    return schema

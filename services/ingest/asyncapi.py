@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry
 
 from services.ingest.main import build_broker, utc_now
 from services.ingest.metrics import IngestMetrics
-from services.ingest.publisher import RecordPublisher
 from services.ingest.raw_intake import RawIntake, register_raw_intake
 from services.ingest.settings import IngestSettings
+from shared.producer import RecordProducer
 
 
 def app() -> FastStream:
@@ -22,7 +22,7 @@ def app() -> FastStream:
     settings = IngestSettings.model_construct()  # the defaults, whatever the environment says
     registry = CollectorRegistry()
     broker = build_broker(settings, registry=registry)
-    publisher = RecordPublisher(broker, timeout_s=settings.ingest_publish_timeout_s)
+    publisher = RecordProducer(broker, timeout_s=settings.ingest_publish_timeout_s)
     intake = RawIntake(settings=settings, publisher=publisher, metrics=IngestMetrics(registry), clock=utc_now)
     register_raw_intake(broker, intake, settings=settings)
     specification = AsyncAPI(

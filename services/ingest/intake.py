@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from uuid import UUID
 
 from services.ingest.metrics import IngestMetrics
-from services.ingest.publisher import KafkaUnavailable, RecordSink, event_records
 from services.ingest.ratelimit import RateLimiter
 from shared.events import Event
+from shared.producer import KafkaUnavailable, RecordSink, event_records
 
 
 class ForeignSourceError(PermissionError):

@@ -17,7 +17,6 @@ from services.ingest.auth import DEV_SOURCE, DEV_TOKEN, Credentials, Credentials
 from services.ingest.intake import Intake
 from services.ingest.metrics import IngestMetrics, RequestMetricsMiddleware
 from services.ingest.openapi import install_event_schemas
-from services.ingest.publisher import RecordPublisher
 from services.ingest.ratelimit import RateLimiter
 from services.ingest.raw_intake import RawIntake, register_raw_intake
 from services.ingest.routes import ingest_router
@@ -25,6 +24,7 @@ from services.ingest.settings import IngestSettings
 from shared.events import Event
 from shared.http import install_error_handlers, ops_router
 from shared.kafka import create_broker
+from shared.producer import RecordProducer
 from shared.refdata import load_reference_data
 from shared.topics import RAW_MAX_MESSAGE_BYTES
 
@@ -98,7 +98,7 @@ def create_app(
     registry = CollectorRegistry()
     metrics = IngestMetrics(registry)
     broker = build_broker(settings, registry=registry)
-    publisher = RecordPublisher(broker, timeout_s=settings.ingest_publish_timeout_s)
+    publisher = RecordProducer(broker, timeout_s=settings.ingest_publish_timeout_s)
     raw_intake = RawIntake(settings=settings, publisher=publisher, metrics=metrics, clock=clock)
     register_raw_intake(broker, raw_intake, settings=settings)
     intake = Intake(

@@ -24,10 +24,10 @@ from faststream.middlewares import AckPolicy
 from pydantic import WithJsonSchema
 
 from services.ingest.metrics import UNKNOWN, IngestMetrics
-from services.ingest.publisher import OutgoingRecord, RecordSink, event_records
 from services.ingest.settings import IngestSettings
 from services.ingest.validation import Rejection, classify_record
 from shared.events import Event
+from shared.producer import OutgoingRecord, RecordSink, event_records
 
 log = logging.getLogger(__name__)
 RawRecord = Annotated[

@@ -15,7 +15,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.ingest.adapters import Adapter, AdapterContext, AdapterError, Problem
 from services.ingest.auth import Credentials
 from services.ingest.intake import ForeignSourceError, Intake, RateLimitedError
-from services.ingest.publisher import KafkaUnavailable
 from services.ingest.ratelimit import retry_after_header
 from services.ingest.responses import BatchAccepted, documented_errors, rejected
 from services.ingest.settings import IngestSettings
@@ -26,6 +25,7 @@ from services.ingest.validation import (
     parse_batch,
 )
 from shared.events import Event
+from shared.producer import KafkaUnavailable
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"

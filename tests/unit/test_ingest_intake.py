@@ -15,12 +15,12 @@ from prometheus_client import CollectorRegistry
 from services.ingest.auth import RateLimit
 from services.ingest.intake import ForeignSourceError, Intake, RateLimitedError
 from services.ingest.metrics import IngestMetrics
-from services.ingest.publisher import KafkaUnavailable, OutgoingRecord, event_records
 from services.ingest.ratelimit import RateLimiter
 from services.ingest.raw_intake import RawIntake, dead_letter
 from services.ingest.settings import IngestSettings
 from services.ingest.validation import Rejection
 from shared.events import Event, dump_event, event_adapter
+from shared.producer import KafkaUnavailable, OutgoingRecord, event_records
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2024, 4, 20, 3, 0, tzinfo=UTC)

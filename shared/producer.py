@@ -62,7 +62,7 @@ def broker_producer(broker: KafkaBroker) -> Any:
         raise KafkaUnavailable("the Kafka producer is not started") from exc
 
 
-class RecordPublisher:
+class RecordProducer:
     """Sends records through a broker's producer and returns only once all are acknowledged (acks=all)."""
 
     def __init__(self, broker: KafkaBroker, *, timeout_s: float) -> None:

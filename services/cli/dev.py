@@ -14,7 +14,7 @@ from rich.table import Table
 
 from services.cli.admin import load_refdata, run_migrations
 from shared.devstack.kafka import REPO_ROOT
-from shared.devstack.processes import StartError
+from shared.devstack.processes import StartError, StopError
 from shared.devstack.stack import DevStack, ServiceProcess
 from shared.settings import KafkaSettings, PostgresSettings, ReferenceDataSettings, TopicSettings
 from shared.topics import ensure_topics
@@ -84,7 +84,11 @@ def up(demo: Annotated[bool, typer.Option(help="Also start demo traffic.")] = Tr
 @app.command()
 def down() -> None:
     """Stop everything `dev up` started."""
-    stopped = build_stack().stop()
+    try:
+        stopped = build_stack().stop()
+    except StopError as exc:
+        console.print(f"[red]stop failed:[/] {exc}")
+        sys.exit(1)
     console.print(f"stopped: {', '.join(stopped) if stopped else 'nothing was running'}")
 
 

@@ -80,7 +80,10 @@ class KafkaNode:
             return
         for port in (self.port, self.controller_port):
             if port_open(port):
-                raise StartError(f"port {port} is taken by another process: set other Kafka ports")
+                raise StartError(
+                    f"port {port} is taken by another process: move Kafka with CIVICPULSE_DEV_KAFKA_PORT "
+                    "(and _CONTROLLER_PORT), or stop what listens there"
+                )
         classpath = kafka_classpath(cache_dir=self.jar_cache)
         self.home.mkdir(parents=True, exist_ok=True)
         properties = self.home / "server.properties"

@@ -10,7 +10,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.devstack.processes import StartError, port_open
+from shared.devstack.processes import StartError, StopError, pid_alive, port_open, wait_for_exit
 
 SUPERUSER = "postgres"
 
@@ -81,7 +81,9 @@ class PostgresNode:
         if self.running():
             return
         if port_open(self.port):
-            raise StartError(f"port {self.port} is taken by another process: set another PostgreSQL port")
+            raise StartError(
+                f"port {self.port} is taken by another process: move PostgreSQL with CIVICPULSE_DEV_PG_PORT"
+            )
         bindir = postgres_bindir()
         self._prepare_home()
         if not (self.data_dir / "PG_VERSION").exists():
@@ -109,14 +111,34 @@ class PostgresNode:
         if result.returncode != 0:
             raise StartError(f"PostgreSQL did not start ({result.stderr.strip()}); log: {self.log_file}")
 
-    def stop(self, *, mode: str = "fast") -> None:
-        """Stop the cluster (fast: roll back open transactions; immediate: like a crash)."""
-        if not (self.data_dir / "postmaster.pid").exists():
+    def postmaster_pid(self) -> int | None:
+        """The PID in this cluster's postmaster.pid, if the file exists and the process is alive."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().split()[0])
+        except (FileNotFoundError, ValueError, IndexError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def stop(self, *, mode: str = "fast", timeout: float = 60.0) -> None:
+        """Stop the cluster (fast: roll back open transactions; immediate: like a crash); returns once it exited.
+
+        A `pg_ctl stop` that fails is a StopError with its output, not something to ignore.
+        """
+        pid = self.postmaster_pid()
+        if pid is None:
             return
-        subprocess.run(
-            _as_cluster_owner([str(postgres_bindir() / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w", "stop"]),
-            capture_output=True, check=False,
+        result = subprocess.run(
+            _as_cluster_owner([str(postgres_bindir() / "pg_ctl"), "-D", str(self.data_dir), "-m", mode, "-w",
+                               "-t", str(int(timeout)), "stop"]),
+            capture_output=True, text=True, check=False,
         )  # fmt: skip
+        # pg_ctl returns when postmaster.pid is gone; the postmaster process itself exits a moment later.
+        if not wait_for_exit(pid, timeout=timeout):
+            output = (result.stdout + result.stderr).strip()
+            raise StopError(f"PostgreSQL (pid {pid}) did not stop: pg_ctl exited {result.returncode}: {output}")
+        if result.returncode != 0 and (self.data_dir / "postmaster.pid").exists():
+            output = (result.stdout + result.stderr).strip()
+            raise StopError(f"pg_ctl stop exited {result.returncode}: {output}")
 
     def create_database(self, name: str, *, template: str | None = None) -> str:
         """CREATE DATABASE (if absent), optionally from a template; returns its DSN."""

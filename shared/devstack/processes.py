@@ -16,6 +16,10 @@ class StartError(RuntimeError):
     """A component did not start; the message says why and where its log is."""
 
 
+class StopError(RuntimeError):
+    """A component did not stop; the message says which and what its stop command printed."""
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -42,7 +46,12 @@ def pid_alive(pid: int) -> bool:
         done, _ = os.waitpid(pid, os.WNOHANG)
         if done == pid:
             return False
-    return True
+    # A zombie whose parent (not us) has not reaped it yet has exited all the same.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def read_pid(pid_file: Path) -> int | None:
@@ -94,14 +103,25 @@ def wait_until(
 
 
 def stop_pid(pid: int, *, timeout: float = 20.0) -> None:
-    """SIGTERM the process group, then SIGKILL it if it has not gone after timeout seconds."""
+    """SIGTERM the process group, then SIGKILL it if it has not gone after timeout seconds.
+
+    Returns once the process has exited; raises StopError if even SIGKILL did not end it.
+    """
     for sig in (signal.SIGTERM, signal.SIGKILL):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, sig)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
-        deadline = time.monotonic() + (timeout if sig == signal.SIGTERM else 5.0)
-        while time.monotonic() < deadline:
-            if not pid_alive(pid):
-                return
-            time.sleep(0.1)
+        if wait_for_exit(pid, timeout=timeout if sig == signal.SIGTERM else 5.0):
+            return
+    raise StopError(f"process {pid} is still alive after SIGKILL")
+
+
+def wait_for_exit(pid: int, *, timeout: float) -> bool:
+    """Whether the process exited within timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    return not pid_alive(pid)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from shared.devstack.kafka import REPO_ROOT, KafkaNode
 from shared.devstack.postgres import PostgresNode
-from shared.devstack.processes import StartError, port_open, read_pid, spawn, stop_pid, wait_until
+from shared.devstack.processes import StartError, StopError, port_open, read_pid, spawn, stop_pid, wait_until
 
 DATABASE = "civicpulse"
 
@@ -57,11 +57,15 @@ class DevStack:
 
     @property
     def external_kafka(self) -> str | None:
-        return os.environ.get("CIVICPULSE_KAFKA_BOOTSTRAP")
+        """CIVICPULSE_KAFKA_BOOTSTRAP, unless it names this stack's own broker (as `.civicpulse/env` does)."""
+        value = os.environ.get("CIVICPULSE_KAFKA_BOOTSTRAP")
+        return value if value and value != self.kafka.bootstrap else None
 
     @property
     def external_pg(self) -> str | None:
-        return os.environ.get("CIVICPULSE_PG_DSN")
+        """CIVICPULSE_PG_DSN, unless it names this stack's own cluster (as `.civicpulse/env` does)."""
+        value = os.environ.get("CIVICPULSE_PG_DSN")
+        return value if value and value != self.postgres.dsn(DATABASE) else None
 
     @property
     def kafka(self) -> KafkaNode:
@@ -136,21 +140,37 @@ class DevStack:
             )
 
     def stop(self) -> list[str]:
-        """Stop everything this stack started, services first; returns what was stopped."""
-        stopped = []
+        """Stop everything this stack started, services first; returns what was stopped once all have exited.
+
+        What is ours comes from the PID files under the state directory, never from the environment: a shell that
+        sourced `.civicpulse/env` (or points at an external server) stops exactly what `up` started. A component
+        that does not stop raises StopError after the others were stopped.
+        """
+        stopped, failures = [], []
         for service in reversed(self.services):
             pid = read_pid(service.pid_file(self.state))
             if pid is not None:
-                stop_pid(pid)
-                stopped.append(service.name)
+                try:
+                    stop_pid(pid)
+                    stopped.append(service.name)
+                except StopError as exc:
+                    failures.append(f"{service.name}: {exc}")
             service.pid_file(self.state).unlink(missing_ok=True)
         # By PID file, not by health: a broker or cluster too busy to answer is still ours to stop.
-        if not self.external_kafka and read_pid(self.kafka.pid_file) is not None:
-            self.kafka.stop()
-            stopped.append("kafka")
-        if not self.external_pg and (self.postgres.data_dir / "postmaster.pid").exists():
-            self.postgres.stop()
-            stopped.append("postgres")
+        servers: list[tuple[str, bool, Callable[[], None]]] = [
+            ("kafka", read_pid(self.kafka.pid_file) is not None, self.kafka.stop),
+            ("postgres", self.postgres.postmaster_pid() is not None, self.postgres.stop),
+        ]
+        for name, ours, stop in servers:
+            if not ours:
+                continue
+            try:
+                stop()
+                stopped.append(name)
+            except StopError as exc:
+                failures.append(f"{name}: {exc}")
+        if failures:
+            raise StopError("; ".join(failures) + (f" (stopped: {', '.join(stopped)})" if stopped else ""))
         return stopped
 
     def status(self) -> list[tuple[str, bool | None, str]]:

@@ -30,10 +30,11 @@ test-unit: bootstrap ## Pure-logic tests only (no servers)
 test-integration: bootstrap ## Tests against real Kafka and PostgreSQL
 	@$(BIN)/pytest -m "integration or e2e" $(PYTEST_ARGS)
 
-lint: bootstrap ## ruff, ruff format --check, mypy --strict, committed event schema up to date
+lint: bootstrap ## ruff, ruff format --check, mypy --strict, import contracts, committed contract schemas up to date
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
 	@$(BIN)/mypy
+	@$(BIN)/lint-imports
 	@$(BIN)/civicpulse schema export --check
 	@$(BIN)/civicpulse docs config --check
 	@$(BIN)/mypy tests/support/prometheus.py deploy/prometheus/generate_rules.py deploy/grafana/build_dashboards.py

@@ -40,3 +40,17 @@ class WindowName(StrEnum):
     MTD = "mtd"
     QTD = "qtd"
     YTD = "ytd"
+
+
+def catalogue_json_schema() -> dict[str, object]:
+    """JSON Schema of the catalogue's names: what a KPI name, a window name and the timezone may be."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "CivicPulse KPI catalogue",
+        "description": "KPI and window names every service uses; windows and periods are in Vietnam time.",
+        "$defs": {
+            "KpiName": {"enum": list(KPI_NAMES), "type": "string"},
+            "WindowName": {"enum": [w.value for w in WindowName], "type": "string"},
+            "Timezone": {"const": str(VIETNAM), "type": "string"},
+        },
+    }

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import TypeAdapter
+from pydantic import Field, TypeAdapter
+
+from shared.kpi_catalogue import KPI_NAMES, UNKNOWN_LEVEL, WindowName
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,15 +23,21 @@ class KpiSnapshot:
     models cost ten times more to create. `snapshot_adapter` validates and serialises them.
     """
 
-    kpi: str
-    window: str
+    kpi: Annotated[str, Field(description="A KPI of the catalogue.", json_schema_extra={"enum": list(KPI_NAMES)})]
+    window: Annotated[
+        str, Field(description="A window of the catalogue.", json_schema_extra={"enum": [w.value for w in WindowName]})
+    ]
     unit_code: str
-    unit_level: str
+    unit_level: Annotated[
+        str, Field(description=f"The unit's level in the tree; `{UNKNOWN_LEVEL}` if the tree lacks it.")
+    ]
     numerator: int
     denominator: int
-    ratio: float | None
-    window_start: datetime
-    window_end: datetime
+    ratio: Annotated[
+        float | None, Field(description="numerator / denominator; null when the denominator is 0 (no data).")
+    ]
+    window_start: Annotated[datetime, Field(description="First hourly bucket of the window (inclusive).")]
+    window_end: Annotated[datetime, Field(description="End of the window's last hourly bucket (exclusive).")]
     computed_at: datetime
 
     @property

@@ -1,10 +1,11 @@
-"""Operator commands: migrate, topics, reference data, event schema."""
+"""Operator commands: migrate, topics, reference data, contract schemas."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -12,18 +13,28 @@ import asyncpg
 import typer
 from rich.console import Console
 
+from shared.alert_changes import alert_change_json_schema
 from shared.events import event_json_schema
+from shared.kpi_catalogue import catalogue_json_schema
 from shared.migrations import migrate as apply_migrations
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import KafkaSettings, PostgresSettings, ReferenceDataSettings, TopicSettings
+from shared.snapshots import snapshot_json_schema
 from shared.topics import ensure_topics
 
 console = Console(stderr=True)
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "shared" / "schema" / "events.schema.json"
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "schema"
+CONTRACT_SCHEMAS: dict[str, Callable[[], Mapping[str, object]]] = {
+    "events.schema.json": event_json_schema,
+    "kpi_snapshot.schema.json": snapshot_json_schema,
+    "alert_change.schema.json": alert_change_json_schema,
+    "kpi_catalogue.schema.json": catalogue_json_schema,
+}
+"""Every wire contract in shared/ and the file its committed JSON Schema lives in."""
 topics_app = typer.Typer(no_args_is_help=True, help="Kafka topics.")
 refdata_app = typer.Typer(no_args_is_help=True, help="Unit tree and procedure catalogue.")
-schema_app = typer.Typer(no_args_is_help=True, help="JSON Schema of the canonical event.")
+schema_app = typer.Typer(no_args_is_help=True, help="JSON Schemas of the wire contracts.")
 docs_app = typer.Typer(no_args_is_help=True, help="Generated documentation.")
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -71,20 +82,30 @@ def refdata_load() -> None:
     console.print(f"reference data loaded: {units} units, {entries} catalogue entries")
 
 
+def contract_schema_text(name: str) -> str:
+    """The committed text of one contract's schema, as the models give it today."""
+    return json.dumps(CONTRACT_SCHEMAS[name](), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
 @schema_app.command("export")
 def schema_export(
-    check: Annotated[bool, typer.Option(help="Fail if the committed schema differs from the models.")] = False,
+    check: Annotated[bool, typer.Option(help="Fail if a committed schema differs from the models.")] = False,
 ) -> None:
-    """Write (or check) shared/schema/events.schema.json from the pydantic models."""
-    text = json.dumps(event_json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    """Write (or check) shared/schema/*.schema.json: the event, snapshot, alert change and KPI catalogue."""
+    stale = []
+    for name in CONTRACT_SCHEMAS:
+        path, text = SCHEMA_DIR / name, contract_schema_text(name)
+        if check:
+            if not path.exists() or path.read_text("utf-8") != text:
+                stale.append(name)
+            continue
+        path.write_text(text, "utf-8")
+        console.print(f"wrote {path}")
+    if stale:
+        console.print(f"[red]out of date: {', '.join(stale)}: run `civicpulse schema export`[/]")
+        sys.exit(1)
     if check:
-        if not SCHEMA_FILE.exists() or SCHEMA_FILE.read_text("utf-8") != text:
-            console.print(f"[red]{SCHEMA_FILE} is out of date: run `civicpulse schema export`[/]")
-            sys.exit(1)
-        console.print("event schema up to date")
-        return
-    SCHEMA_FILE.write_text(text, "utf-8")
-    console.print(f"wrote {SCHEMA_FILE}")
+        console.print(f"contract schemas up to date: {', '.join(CONTRACT_SCHEMAS)}")
 
 
 @docs_app.command("config")

@@ -9,8 +9,6 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
-SCHEMA_VERSION = 1
-
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
 Score = Annotated[int, Field(ge=1, le=5, strict=True)]
 SATISFIED_FROM = 4
@@ -39,6 +37,26 @@ class Outcome(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
+    STOPPED = "stopped"
+    """Processing stopped by the authority (national-portal status 8), neither approved nor refused."""
+
+
+class PauseReason(StrEnum):
+    """Why a dossier's processing clock stopped."""
+
+    SUPPLEMENT = "supplement"
+    """Papers were requested from the applicant."""
+    FINANCIAL_OBLIGATION = "financial_obligation"
+    """The applicant must pay first."""
+
+
+class PaymentChannel(StrEnum):
+    """Where a dossier's fee was paid."""
+
+    NATIONAL_PORTAL = "national_portal"
+    LOCAL_GATEWAY = "local_gateway"
+    """A ministry's or the province's own payment gateway."""
+    DIRECT = "direct"
 
 
 class _Event(BaseModel):
@@ -50,7 +68,9 @@ class _Event(BaseModel):
     occurred_at: AwareDatetime = Field(description="Event time, timezone-aware ISO 8601.")
     source: Code = Field(description="The emitting system; must match the caller's credentials.")
     unit_code: Code = Field(description="The unit that handled the dossier or feedback.")
-    schema_version: Literal[1] = Field(default=1, description="Version of this contract.")
+    schema_version: Literal[1, 2] = Field(
+        default=2, description="Version of this contract; changes are additive, so version 1 events stay valid."
+    )
 
     @property
     def key(self) -> str:
@@ -69,6 +89,52 @@ class DossierReceived(_Event):
     essential: bool = Field(description="One of Project 06's 25 essential services.")
     digitized: bool = Field(description="Its component papers were digitized.")
     due_at: AwareDatetime | None = None
+    # Optional facts the Decision 766 index uses; None when the sender does not say.
+    fee_bearing: bool | None = Field(default=None, description="The procedure carries a fee or charge.")
+    reused_data: bool | None = Field(default=None, description="A digitized paper was reused instead of re-submitted.")
+    from_personal_store: bool | None = Field(default=None, description="Papers taken from the citizen's data store.")
+    population_data: bool | None = Field(
+        default=None, description="The applicant was checked against the population database / VNeID."
+    )
+
+    @property
+    def key(self) -> str:
+        return self.dossier_id
+
+
+class DossierPaused(_Event):
+    """The processing clock of a dossier stopped (papers requested, or payment due first)."""
+
+    type: Literal["dossier.paused"]
+    dossier_id: Code
+    procedure_code: Code
+    reason: PauseReason
+
+    @property
+    def key(self) -> str:
+        return self.dossier_id
+
+
+class DossierResumed(_Event):
+    """The processing clock of a paused dossier runs again."""
+
+    type: Literal["dossier.resumed"]
+    dossier_id: Code
+    procedure_code: Code
+
+    @property
+    def key(self) -> str:
+        return self.dossier_id
+
+
+class DossierPaid(_Event):
+    """The applicant paid a dossier's fee or charge."""
+
+    type: Literal["dossier.paid"]
+    dossier_id: Code
+    procedure_code: Code
+    channel: PaymentChannel
+    amount_vnd: int | None = Field(default=None, ge=0, description="Amount paid, in đồng.")
 
     @property
     def key(self) -> str:
@@ -135,11 +201,21 @@ class ProcedurePublished(_Event):
 
 
 Event: TypeAlias = Annotated[
-    DossierReceived | DossierCompleted | DossierRated | FeedbackClosed | ProcedurePublished,
+    DossierReceived
+    | DossierPaused
+    | DossierResumed
+    | DossierPaid
+    | DossierCompleted
+    | DossierRated
+    | FeedbackClosed
+    | ProcedurePublished,
     Field(discriminator="type"),
 ]
 EVENT_TYPES: tuple[str, ...] = (
     "dossier.received",
+    "dossier.paused",
+    "dossier.resumed",
+    "dossier.paid",
     "dossier.completed",
     "dossier.rated",
     "feedback.closed",

@@ -72,7 +72,55 @@ def test_unknown_type_is_an_error() -> None:
 
 
 def test_unknown_schema_version_is_an_error() -> None:
-    assert errors_of(received(schema_version=2)) == [(("dossier.received", "schema_version"), "literal_error")]
+    assert errors_of(received(schema_version=3)) == [(("dossier.received", "schema_version"), "literal_error")]
+
+
+def test_a_version_1_event_stays_valid_and_new_events_are_version_2() -> None:
+    old = parse_event(orjson.dumps(received(schema_version=1)))
+    assert old.schema_version == 1
+    new = parse_event(orjson.dumps({k: v for k, v in received().items() if k != "schema_version"}))
+    assert new.schema_version == 2
+
+
+def dossier_event(kind: str, **fields: Any) -> dict[str, Any]:
+    base = {k: v for k, v in received().items() if k not in ("channel", "service_level", "essential", "digitized")}
+    return base | {"type": kind, **fields}
+
+
+def test_lifecycle_events_validate_and_are_keyed_by_dossier() -> None:
+    events = [
+        parse_event(orjson.dumps(dossier_event("dossier.paused", reason="supplement"))),
+        parse_event(orjson.dumps(dossier_event("dossier.paused", reason="financial_obligation"))),
+        parse_event(orjson.dumps(dossier_event("dossier.resumed"))),
+        parse_event(orjson.dumps(dossier_event("dossier.paid", channel="national_portal", amount_vnd=50_000))),
+        parse_event(orjson.dumps(dossier_event("dossier.paid", channel="direct"))),
+    ]
+    assert [e.type for e in events] == ["dossier.paused"] * 2 + ["dossier.resumed"] + ["dossier.paid"] * 2
+    assert {e.key for e in events} == {"H23.1-240415-0001"}
+
+
+def test_a_pause_needs_a_known_reason_and_a_payment_a_known_channel() -> None:
+    [(loc, kind)] = errors_of(dossier_event("dossier.paused", reason="lunch"))
+    assert (loc, kind) == (("dossier.paused", "reason"), "enum")
+    [(loc, kind)] = errors_of(dossier_event("dossier.paid", channel="bitcoin"))
+    assert (loc, kind) == (("dossier.paid", "channel"), "enum")
+    [(loc, kind)] = errors_of(dossier_event("dossier.paid", channel="direct", amount_vnd=-1))
+    assert (loc, kind) == (("dossier.paid", "amount_vnd"), "greater_than_equal")
+
+
+def test_a_stopped_completion_and_the_optional_766_facts_validate() -> None:
+    completed = parse_event(orjson.dumps(dossier_event(
+        "dossier.completed", outcome="stopped", result_channel="in_person", electronic_result=False,
+    )))  # fmt: skip
+    assert completed.type == "dossier.completed"
+    assert completed.outcome == "stopped"
+    facts = {"fee_bearing": True, "reused_data": False, "from_personal_store": True, "population_data": True}
+    event = parse_event(orjson.dumps(received(**facts)))
+    assert isinstance(event, DossierReceived)
+    assert (event.fee_bearing, event.reused_data, event.from_personal_store, event.population_data) == (
+        True, False, True, True,
+    )  # fmt: skip
+    assert parse_event(orjson.dumps(received())).fee_bearing is None
 
 
 def test_feedback_score_is_optional() -> None:

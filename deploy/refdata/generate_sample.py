@@ -1,20 +1,33 @@
-"""Generate the shipped sample reference data (shaped like Hai Duong province) into `shared/refdata/`.
+"""Generate the shipped sample reference data into `shared/refdata/`.
 
-Run from the repository root: `python deploy/refdata/generate_sample.py`. The output is deterministic.
-Commune names follow Hai Duong's communes as of about 2020 where known; realism is not critical, the structure
-and counts are (1 province, 20 departments, 12 district-level units, 235 communes).
+Run from the repository root: `python deploy/refdata/generate_sample.py [--out DIR]`. The output is
+deterministic. Three files:
+- `sample_units.yaml` (the default): today's Hải Phòng city (`H24`, two tiers since 1 July 2025, data in
+  `haiphong_2025.py`) and, as its predecessor until 30 June 2025, the Hải Dương 2024 tree below.
+- `sample_units_haiduong_2024.yaml`: the Hải Dương 2024 tree alone (1 province, 20 departments, 12
+  district-level units, 235 communes), the tree behind the seed figures. Commune names follow Hai Duong's
+  communes as of about 2020 where known; the structure and counts matter more than realism.
+- `sample_procedures.csv`: the procedure catalogue (department procedures name the Hải Dương departments; their
+  successors in Hải Phòng offer them too).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
+import itertools
 import random
+from datetime import date
 from pathlib import Path
 
 import yaml
+from haiphong_2025 import BODIES, OLD_HAIDUONG, OLD_HAIPHONG, SPECIAL_ZONE, SPECIAL_ZONES, WARD
 
 OUT = Path(__file__).resolve().parents[2] / "shared" / "refdata"
 PROVINCE = ("HD", "Tỉnh Hải Dương")
+NEW_PROVINCE = ("H24", "Thành phố Hải Phòng")
+MERGED_ON = date(2025, 7, 1)
+LAST_DAY_BEFORE = date(2025, 6, 30)
 
 DEPARTMENTS: list[tuple[str, str]] = [
     ("STP", "Sở Tư pháp"),
@@ -414,26 +427,114 @@ def commune_name(raw: str) -> str:
     return "Xã " + raw
 
 
-def unit_tree() -> dict[str, object]:
-    """The nested unit tree."""
+def commune_kind(raw: str) -> str | None:
+    """The kind of a 2024 commune, None for the default (xã)."""
+    return {"P ": "ward", "T ": "township"}.get(raw[:2])
+
+
+Node = dict[str, object]
+
+
+def node(code: str, name: str, level: str, **extra: object) -> Node:
+    """A unit mapping with the optional keys only when set, in a readable order."""
+    return {"code": code, "name": name, "level": level} | {k: v for k, v in extra.items() if v not in (None, [])}
+
+
+def haiduong_2024(successors: dict[str, str] | None = None) -> Node:
+    """The Hải Dương 2024 tree; with `successors` (old code -> new code) it ends on 30 June 2025."""
     province, province_name = PROVINCE
-    children: list[dict[str, object]] = [
-        {"code": f"{province}.{code}", "name": name, "level": "department"} for code, name in DEPARTMENTS
+    history = successors is not None
+    after = successors or {}
+    children: list[Node] = [
+        node(
+            f"{province}.{code}",
+            name,
+            "department",
+            successor=after.get(f"{province}.{code}"),
+            aliases=[f"000.00.{i:02d}.H23"],
+        )
+        for i, (code, name) in enumerate(DEPARTMENTS, start=1)
     ]
     for code, name, communes in DISTRICTS:
         district = f"{province}.{code}"
+        members = [
+            node(f"{district}.{i:02d}", commune_name(raw), "commune", kind=commune_kind(raw),
+                 successor=after.get(f"{district}.{i:02d}"))
+            for i, raw in enumerate(communes, start=1)
+        ]  # fmt: skip
+        children.append(node(district, name, "district", children=members))
+    return node(
+        province,
+        province_name,
+        "province",
+        valid_to=LAST_DAY_BEFORE if history else None,
+        successor=NEW_PROVINCE[0] if history else None,
+        aliases=["H23", "000.00.00.H23"],
+        children=children,
+    )
+
+
+def haiphong_2025() -> tuple[Node, dict[str, str], list[str]]:
+    """Today's Hải Phòng tree, the successor of every Hải Dương 2024 unit, and the successors that are guesses."""
+    province, province_name = NEW_PROVINCE
+    successors: dict[str, str] = {PROVINCE[0]: province}
+    children: list[Node] = []
+    for suffix, name, old_departments in BODIES:
+        code = f"{province}.{suffix}"
+        children.append(node(code, name, "department", aliases=[f"000.00.{suffix}.{province}"]))
+        successors.update({f"{PROVINCE[0]}.{old}": code for old in old_departments})
+
+    units: list[tuple[str, str, str | None, list[str]]] = [(k, n, None, []) for k, n in OLD_HAIPHONG]
+    units += [(k, n, home, refs) for k, n, home, refs in OLD_HAIDUONG]
+    units += [(SPECIAL_ZONE, n, None, []) for n in SPECIAL_ZONES]
+    prefix = {WARD: "Phường", SPECIAL_ZONE: "Đặc khu"}
+    old_communes = {
+        (district, raw): f"{PROVINCE[0]}.{district}.{i:02d}"
+        for district, _, communes in DISTRICTS
+        for i, raw in enumerate(communes, start=1)
+    }
+    # old commune -> [(new code, new name, new home district)], in the order the breakdown lists them
+    candidates: dict[str, list[tuple[str, str, str | None]]] = {}
+    by_home: dict[str, list[str]] = {}
+    for number, (kind, name, home, refs) in enumerate(units, start=100):
+        code = f"{province}.{number}"
         children.append(
-            {
-                "code": district,
-                "name": name,
-                "level": "district",
-                "children": [
-                    {"code": f"{district}.{i:02d}", "name": commune_name(raw), "level": "commune"}
-                    for i, raw in enumerate(communes, start=1)
-                ],
-            }
+            node(
+                code,
+                f"{prefix.get(kind, 'Xã')} {name}",
+                "commune",
+                kind=kind if kind != "commune" else None,
+                aliases=[f"{number}.00.00.{province}", f"emc-{province.lower()}-{number}"],
+            )
         )
-    return {"code": province, "name": province_name, "level": "province", "children": children}
+        if home is not None:
+            by_home.setdefault(home, []).append(code)
+        for ref in refs:
+            district, raw = ref.split(":", 1)
+            if (district, raw) in old_communes:
+                candidates.setdefault(old_communes[(district, raw)], []).append((code, name, home))
+
+    guessed: list[str] = []
+    spread = {home: itertools.cycle(codes) for home, codes in by_home.items()}
+    for (district, raw), old in old_communes.items():
+        options = candidates.get(old)
+        if not options:
+            successors[old] = next(spread[district])
+            guessed.append(old)
+            continue
+        # A split commune keeps one successor: the one named like it, else the first in its own district.
+        same_name = [c for c, n, _ in options if n == raw.removeprefix("P ").removeprefix("T ")]
+        same_home = [c for c, _, h in options if h == district]
+        successors[old] = (same_name or same_home or [options[0][0]])[0]
+    tree = node(
+        province,
+        province_name,
+        "province",
+        valid_from=MERGED_ON,
+        aliases=[f"000.00.00.{province}"],
+        children=children,
+    )
+    return tree, successors, guessed
 
 
 def procedure_rows() -> list[dict[str, str]]:
@@ -468,19 +569,56 @@ def procedure_rows() -> list[dict[str, str]]:
     ]
 
 
+def dump(document: object) -> str:
+    """YAML in the committed style: one line per leaf unit."""
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
+
+
 def main() -> None:
-    """Write `sample_units.yaml` and `sample_procedures.csv`."""
+    """Write `sample_units.yaml`, `sample_units_haiduong_2024.yaml` and `sample_procedures.csv`."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="Output folder (default: shared/refdata).")
+    out = parser.parse_args().out
+
+    haiphong, successors, guessed = haiphong_2025()
+    header = (
+        "# Sample unit tree: today's Hải Phòng city (H24, since 1 July 2025: 16 bodies, 114 commune-level units:\n"
+        "# 67 communes, 45 wards, 2 special zones) and, as its predecessor until 30 June 2025, the Hải Dương 2024\n"
+        "# tree (HD, alias H23). Generated by deploy/refdata/generate_sample.py (sources in haiphong_2025.py).\n"
+        "# Hải Phòng's own pre-2025 districts and communes are not included.\n"
+        "# sample: unit names are real (Nghị quyết 1669/NQ-UBTVQH15); the codes H24.NN / H24.NNN only follow the\n"
+        "# national portal's format, their numbers are invented, and so are all aliases (agency codes\n"
+        "# 000.00.NN.H24 / 000.00.NN.H23, dossier-code prefixes NNN.00.00.H24, EMC SiteIds emc-h24-NNN).\n"
+        "# sample: successors of old communes follow the public breakdown of the resolution where it names them;\n"
+        "# a commune split between several new units keeps one successor. These successors are guesses (same\n"
+        "# district, no public mapping for the sample's name):\n"
+    )
+    header += "".join(f"#   {line}\n" for line in _wrap(guessed))
+    body = dump([haiphong, haiduong_2024(successors)])
+    (out / "sample_units.yaml").write_text(header + body, encoding="utf-8")
+
     header = (
         "# Sample unit tree shaped like Hai Duong province (before the 2025 merger): 1 province, 20 departments,\n"
         "# 12 district-level units, 235 communes. Generated by deploy/refdata/generate_sample.py.\n"
+        "# sample: aliases (agency codes 000.00.NN.H23) are invented.\n"
     )
-    body = yaml.safe_dump(unit_tree(), allow_unicode=True, sort_keys=False, default_flow_style=None, width=120)
-    (OUT / "sample_units.yaml").write_text(header + body, encoding="utf-8")
+    (out / "sample_units_haiduong_2024.yaml").write_text(header + dump(haiduong_2024()), encoding="utf-8")
+
     rows = procedure_rows()
-    with (OUT / "sample_procedures.csv").open("w", encoding="utf-8", newline="") as handle:
+    with (out / "sample_procedures.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
+
+
+def _wrap(codes: list[str], width: int = 110) -> list[str]:
+    lines: list[str] = []
+    for code in codes:
+        if lines and len(lines[-1]) + len(code) + 2 <= width:
+            lines[-1] += f", {code}"
+        else:
+            lines.append(code)
+    return lines
 
 
 if __name__ == "__main__":

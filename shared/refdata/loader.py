@@ -12,9 +12,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from shared.refdata.model import Catalogue, Procedure, ReferenceDataError, Unit, UnitTree
+from shared.refdata.catalogue import Catalogue, Procedure
+from shared.refdata.model import ReferenceDataError, Unit, UnitTree
 
 SAMPLE_UNITS = "sample_units.yaml"
+"""Today's Hải Phòng city (two tiers since 1 July 2025) with the Hải Dương 2024 tree as its predecessor."""
+SAMPLE_UNITS_HAIDUONG_2024 = "sample_units_haiduong_2024.yaml"
+"""Hải Dương province alone, as it was in 2024 (with districts): the tree behind the seed figures."""
 SAMPLE_PROCEDURES = "sample_procedures.csv"
 PROCEDURE_COLUMNS = ("code", "name", "unit_level", "department", "service_level", "essential")
 PROCEDURE_FIELDS = frozenset({*PROCEDURE_COLUMNS, "department_code"})
@@ -31,9 +35,11 @@ class ReferenceData:
         self.catalogue.check_against(self.tree)
 
 
-def load_reference_data(*, units_file: Path | None = None, procedures_file: Path | None = None) -> ReferenceData:
-    """Load the given files, or the shipped Hai Duong-shaped sample for each one left as None."""
-    units_text, units_source = _read(units_file, SAMPLE_UNITS)
+def load_reference_data(
+    *, units_file: Path | None = None, procedures_file: Path | None = None, sample_units: str = SAMPLE_UNITS
+) -> ReferenceData:
+    """Load the given files, or a shipped sample for each one left as None (`sample_units` picks the tree)."""
+    units_text, units_source = _read(units_file, sample_units)
     procedures_text, procedures_source = _read(procedures_file, SAMPLE_PROCEDURES)
     tree = parse_units_yaml(units_text, source=units_source)
     if procedures_source.endswith((".yaml", ".yml")):

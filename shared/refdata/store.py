@@ -14,15 +14,29 @@ log = logging.getLogger(__name__)
 # Each statement takes whole columns as arrays (one round trip per table) and only touches rows that changed,
 # so a periodic refresh of an unchanged file writes nothing.
 UPSERT_UNITS = """
-INSERT INTO units (code, name, level, parent_code)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+INSERT INTO units (code, name, level, parent_code, kind, valid_from, valid_to, successor_code)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::date[], $7::date[], $8::text[])
 ON CONFLICT (code) DO UPDATE
-SET name = EXCLUDED.name, level = EXCLUDED.level, parent_code = EXCLUDED.parent_code
-WHERE (units.name, units.level, units.parent_code)
-      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code)
+SET name = EXCLUDED.name, level = EXCLUDED.level, parent_code = EXCLUDED.parent_code, kind = EXCLUDED.kind,
+    valid_from = EXCLUDED.valid_from, valid_to = EXCLUDED.valid_to, successor_code = EXCLUDED.successor_code
+WHERE (units.name, units.level, units.parent_code, units.kind, units.valid_from, units.valid_to,
+       units.successor_code)
+      IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code, EXCLUDED.kind, EXCLUDED.valid_from,
+                        EXCLUDED.valid_to, EXCLUDED.successor_code)
 """
 DELETE_UNITS = """
 DELETE FROM units t WHERE NOT EXISTS (SELECT 1 FROM unnest($1::text[]) AS n(code) WHERE n.code = t.code)
+"""
+
+UPSERT_ALIASES = """
+INSERT INTO unit_aliases (alias, unit_code)
+SELECT * FROM unnest($1::text[], $2::text[])
+ON CONFLICT (alias) DO UPDATE
+SET unit_code = EXCLUDED.unit_code
+WHERE unit_aliases.unit_code <> EXCLUDED.unit_code
+"""
+DELETE_ALIASES = """
+DELETE FROM unit_aliases a WHERE NOT EXISTS (SELECT 1 FROM unnest($1::text[]) AS n(alias) WHERE n.alias = a.alias)
 """
 
 UPSERT_CLOSURE = """
@@ -80,6 +94,7 @@ async def sync_reference_data(connection: asyncpg.Connection[Any], data: Referen
     entries = data.catalogue.offered(data.tree)
 
     unit_codes = [u.code for u in units]
+    aliases = sorted(data.tree.aliases.items())
     closure_columns = ([a for a, _, _ in closure], [d for _, d, _ in closure], [n for _, _, n in closure])
     procedure_codes = [p.code for p in procedures]
     entry_units = [e.unit_code for e in entries]
@@ -92,7 +107,13 @@ async def sync_reference_data(connection: asyncpg.Connection[Any], data: Referen
             [u.name for u in units],
             [u.level.value for u in units],
             [u.parent_code for u in units],
+            [u.kind.value if u.kind else None for u in units],
+            [u.valid_from for u in units],
+            [u.valid_to for u in units],
+            [u.successor for u in units],
         )
+        await connection.execute(DELETE_ALIASES, [a for a, _ in aliases])
+        await connection.execute(UPSERT_ALIASES, [a for a, _ in aliases], [c for _, c in aliases])
         await connection.execute(DELETE_UNITS, unit_codes)
         await connection.execute(UPSERT_CLOSURE, *closure_columns)
         await connection.execute(DELETE_CLOSURE, *closure_columns[:2])
@@ -112,5 +133,10 @@ async def sync_reference_data(connection: asyncpg.Connection[Any], data: Referen
         await connection.execute(DELETE_CATALOGUE, entry_units, entry_procedures)
     log.info(
         "reference data synced",
-        extra={"units": len(units), "procedures": len(procedures), "catalogue_entries": len(entries)},
+        extra={
+            "units": len(units),
+            "aliases": len(aliases),
+            "procedures": len(procedures),
+            "catalogue_entries": len(entries),
+        },
     )

@@ -98,7 +98,8 @@ async def through_producer(
 ) -> dict[str, float]:
     """The same events through a bare producer with the service's producer options, awaiting all acks.
 
-    mode "send": `send` per record (the usual way); "batch": one `send_batch` per partition, as the service does.
+    mode "send": `send` per record (the usual way); "batch": one `send_batch` per partition, what the service's
+    FastStream `publish_batch` per partition does underneath (shared/producer.py).
     """
     records = [[(e["dossier_id"].encode(), orjson.dumps(e)) for e in batch] for batch in work]
     producer = AIOKafkaProducer(
@@ -176,7 +177,7 @@ def main() -> None:
     parser.add_argument("--bootstrap", help="use this Kafka instead of starting one")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the number of requests per batch size")
     parser.add_argument("--raw", choices=("send", "batch"), default="send",
-                        help="raw producer: send per record, or send_batch per partition (as ingest)")  # fmt: skip
+                        help="raw producer: send per record, or send_batch per partition (as ingest's)")  # fmt: skip
     console = Console()
     result = asyncio.run(_main(parser.parse_args(), console))
     console.print(table(result))

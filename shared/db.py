@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -29,13 +27,3 @@ async def create_pool(settings: PostgresSettings) -> asyncpg.Pool[Any]:
     )
     assert pool is not None
     return pool
-
-
-@asynccontextmanager
-async def pool_lifespan(settings: PostgresSettings) -> AsyncIterator[asyncpg.Pool[Any]]:
-    """A pool for the lifetime of a service."""
-    pool = await create_pool(settings)
-    try:
-        yield pool
-    finally:
-        await pool.close()

@@ -6,14 +6,37 @@ import asyncio
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+if TYPE_CHECKING:
+    import asyncpg
+    from faststream.kafka import KafkaBroker
+
 log = logging.getLogger(__name__)
 ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+def postgres_check(pool: asyncpg.Pool[Any]) -> ReadinessCheck:
+    """Ready while the pool answers `SELECT 1`."""
+
+    async def postgres_ready() -> bool:
+        return bool(await pool.fetchval("SELECT 1") == 1)
+
+    return postgres_ready
+
+
+def kafka_check(broker: KafkaBroker, *, timeout_s: float = 1.0) -> ReadinessCheck:
+    """Ready while the broker reaches Kafka within timeout_s."""
+
+    async def kafka_ready() -> bool:
+        return await broker.ping(timeout=timeout_s)
+
+    return kafka_ready
 
 
 def ops_router(*, registry: CollectorRegistry, checks: Mapping[str, ReadinessCheck], timeout: float = 2.0) -> APIRouter:

@@ -1,4 +1,4 @@
-"""FastStream Kafka broker built from settings: security, Prometheus middleware, durable producer."""
+"""FastStream Kafka broker built from settings: security, Prometheus middleware, durable producer; commit or rewind."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from prometheus_client import CollectorRegistry
 
+from shared.retry import Backoff
 from shared.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,11 @@ def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
 def create_broker(
     settings: KafkaSettings, *, registry: CollectorRegistry, app_name: str, **producer_options: Any
 ) -> KafkaBroker:
-    """A broker whose producer waits for all in-sync replicas and never writes a retried record twice."""
+    """A broker whose producer waits for all in-sync replicas and never writes a retried record twice.
+
+    It stamps no `correlation_id` header on what it publishes: our records carry their own ids (event id,
+    change id), and a dead letter must keep exactly the original record's headers.
+    """
     options: dict[str, Any] = {"acks": "all", "enable_idempotence": True, "request_timeout_ms": 15_000}
     options.update(producer_options)
     return KafkaBroker(
@@ -50,16 +55,22 @@ def create_broker(
         # Through our JSON handler; per-message "Received/Processed" lines only at DEBUG.
         logger=logging.getLogger(f"civicpulse.{app_name}.broker"),
         log_level=logging.DEBUG,
+        id_generator=_no_correlation_id,
         **options,
     )
 
 
+def _no_correlation_id() -> str:
+    return ""  # FastStream adds the header only for a non-empty id
+
+
 @asynccontextmanager
-async def commit_or_rewind(message: KafkaMessage, *, retry_backoff_s: float) -> AsyncIterator[None]:
-    """Commit a consumed batch only if the block succeeds; otherwise rewind it so it is delivered again.
+async def commit_or_rewind(message: KafkaMessage, *, backoff: Backoff) -> AsyncIterator[None]:
+    """Commit a consumed batch only if the block succeeds; otherwise rewind it and wait the backoff's delay.
 
     For subscribers with `AckPolicy.MANUAL`: nothing is committed past a record whose outcome is not durable.
     Cancelled at shutdown, the batch is rewound and nothing committed; the next owner processes it.
+    `backoff` is the subscriber's own: it counts consecutive failures of its batches.
     """
     try:
         yield
@@ -68,7 +79,9 @@ async def commit_or_rewind(message: KafkaMessage, *, retry_backoff_s: float) -> 
         raise
     except Exception:
         await message.nack()
-        log.warning("batch failed; it will be delivered again", exc_info=True)
-        await asyncio.sleep(retry_backoff_s)
+        delay = backoff.failed()
+        log.warning("batch failed; it will be delivered again in %.1fs", delay, exc_info=True)
+        await asyncio.sleep(delay)
         raise
     await message.ack()
+    backoff.succeeded()

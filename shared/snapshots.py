@@ -14,6 +14,9 @@ from pydantic import Field, TypeAdapter
 
 from shared.kpi_catalogue import KPI_NAMES, UNKNOWN_LEVEL, WindowName
 
+SnapshotScope = tuple[str, str, str]
+"""(kpi, window, unit_code): what one snapshot is the current value of."""
+
 
 @dataclass(frozen=True, slots=True)
 class KpiSnapshot:
@@ -41,8 +44,8 @@ class KpiSnapshot:
     computed_at: datetime
 
     @property
-    def scope(self) -> tuple[str, str, str]:
-        """(kpi, window, unit_code): what one snapshot is the current value of."""
+    def scope(self) -> SnapshotScope:
+        """(kpi, window, unit_code): what this snapshot is the current value of."""
         return (self.kpi, self.window, self.unit_code)
 
     @property

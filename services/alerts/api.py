@@ -1,21 +1,19 @@
-"""HTTP API: active alerts (with value, target and since) and their history, read from PostgreSQL."""
+"""HTTP API: active alerts (with value, target and since) and their history, read from the store."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.alerts import inputs, queries
+from services.alerts.core.notifications import Alert
 from services.alerts.core.silences import NO_NUL, silencing
+from services.alerts.ports import AlertsStorage
 from shared.alert_changes import AlertStatus
-
-PoolProvider = Callable[[], "asyncpg.Pool[Any]"]
 
 
 class ActiveAlert(BaseModel):
@@ -73,8 +71,8 @@ class History(BaseModel):
     next_before: int | None
 
 
-def alerts_router(*, pool: PoolProvider, clock: Callable[[], datetime]) -> APIRouter:
-    """Routes over the alert tables."""
+def alerts_router(*, storage: AlertsStorage, clock: Callable[[], datetime]) -> APIRouter:
+    """Routes over stored alerts and their history."""
     router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
     @router.get("")
@@ -85,12 +83,15 @@ def alerts_router(*, pool: PoolProvider, clock: Callable[[], datetime]) -> APIRo
     ) -> AlertList:
         """Pending and firing alerts, oldest first."""
         now = clock()
-        async with pool().acquire() as connection:
-            rows = await connection.fetch(queries.SELECT_ACTIVE)
-            silences = await inputs.load_silences(connection, now=now)
-        items = [_active(row, silencing(silences, row["labels"], now)) for row in rows]
-        items = [a for a in items if (status is None or a.status == status) and (rule is None or a.rule == rule)
-                 and (severity is None or a.severity == severity)]  # fmt: skip
+        active, in_force = await storage.alerts.active(), await storage.silences.in_force(now=now)
+        items = [_active(alert, silencing(in_force, alert.labels, now)) for alert in active]
+        items = [
+            a
+            for a in items
+            if (status is None or a.status == status)
+            and (rule is None or a.rule == rule)
+            and (severity is None or a.severity == severity)
+        ]
         return AlertList(count=len(items), items=items)
 
     @router.get("/history")
@@ -101,14 +102,29 @@ def alerts_router(*, pool: PoolProvider, clock: Callable[[], datetime]) -> APIRo
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> History:
         """State changes, newest first, filtered by alert or rule."""
-        async with pool().acquire() as connection:
-            rows = await connection.fetch(queries.SELECT_HISTORY, alert_id, rule, before, limit)
-        items = [HistoryEntry.model_validate(dict(row)) for row in rows]
+        records = await storage.history.page(alert_id=alert_id, rule=rule, before=before, limit=limit)
+        items = [HistoryEntry.model_validate(record, from_attributes=True) for record in records]
         return History(items=items, next_before=items[-1].id if len(items) == limit else None)
 
     return router
 
 
-def _active(row: Mapping[str, Any], silenced_by: list[uuid.UUID]) -> ActiveAlert:
-    fields = {k: row[k] for k in ActiveAlert.model_fields if k != "silenced_by" and k in row}
-    return ActiveAlert.model_validate({**fields, "silenced_by": silenced_by})
+def _active(alert: Alert, silenced_by: list[uuid.UUID]) -> ActiveAlert:
+    state, reading = alert.state, alert.state.reading
+    return ActiveAlert(
+        alert_id=state.alert_id,
+        rule=state.rule,
+        subject=state.subject,
+        status=state.status,
+        severity=alert.severity,
+        since=state.since,
+        fired_at=state.fired_at,
+        value=reading.value if reading else None,
+        target=alert.target,
+        numerator=reading.numerator if reading else None,
+        denominator=reading.denominator if reading else None,
+        observed_at=reading.observed_at if reading else None,
+        labels=alert.labels,
+        annotations=alert.annotations,
+        silenced_by=silenced_by,
+    )

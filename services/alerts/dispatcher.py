@@ -6,18 +6,15 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-import asyncpg
-
-from services.alerts import queries
-from services.alerts.core.backoff import retry_delay
-from services.alerts.delivery.base import Deliverer, DeliveryError
+from services.alerts.delivery.base import DeliveryError, Receivers
 from services.alerts.engine import utc_now
+from services.alerts.ports import Outbox, OutboxEntry
 from services.alerts.telemetry import AlertsMetrics
+from shared.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +38,17 @@ class Dispatcher:
     def __init__(
         self,
         *,
-        pool: asyncpg.Pool[Any],
-        deliverers: Callable[[], Mapping[str, Deliverer]],
+        outbox: Outbox,
+        receivers: Receivers,
         options: DispatchOptions,
         metrics: AlertsMetrics,
+        transient_errors: tuple[type[Exception], ...] = (OSError,),
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
     ) -> None:
-        self._pool = pool
-        self._deliverers = deliverers
+        self._outbox = outbox
+        self._receivers = receivers
+        self._transient_errors = transient_errors
         self._options = options
         self._metrics = metrics
         self._clock = clock
@@ -68,7 +67,7 @@ class Dispatcher:
                 if time.monotonic() >= next_prune:
                     await self.prune()
                     next_prune = time.monotonic() + 600.0
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except self._transient_errors:
                 log.warning("outbox round failed; retrying", exc_info=True)
                 claimed = 0
             if claimed < self._options.batch:
@@ -78,58 +77,51 @@ class Dispatcher:
         """Claim and deliver one batch of due notifications; returns how many were claimed."""
         now = self._clock()
         lease_until = now + timedelta(seconds=self._options.lease_s)
-        async with self._pool.acquire() as connection:
-            rows = await connection.fetch(queries.CLAIM_OUTBOX, now, self._options.batch, lease_until)
-        if rows:
-            await asyncio.gather(*(self._deliver(row) for row in rows))
-        return len(rows)
+        entries = await self._outbox.claim(now=now, limit=self._options.batch, lease_until=lease_until)
+        if entries:
+            await asyncio.gather(*(self._deliver(entry) for entry in entries))
+        return len(entries)
 
     async def prune(self) -> int:
         """Delete delivered rows past retention (failed ones stay for inspection); returns how many."""
         cutoff = self._clock() - timedelta(seconds=self._options.retention_s)
-        async with self._pool.acquire() as connection:
-            result = await connection.execute(queries.PRUNE_OUTBOX, cutoff)
-        return int(result.split()[-1])
+        return await self._outbox.prune(delivered_before=cutoff)
 
     async def refresh_backlog(self) -> None:
         """Count undelivered rows by receiver and status, for /metrics."""
-        async with self._pool.acquire() as connection:
-            rows = await connection.fetch(queries.OUTBOX_BACKLOG)
-        self.backlog = {(r["receiver"], r["status"]): r["n"] for r in rows}
+        self.backlog = await self._outbox.backlog()
 
-    async def _deliver(self, row: Mapping[str, Any]) -> None:
-        receiver = row["receiver"]
-        deliverer = self._deliverers().get(receiver)
+    async def _deliver(self, entry: OutboxEntry) -> None:
+        receiver = entry.receiver
+        deliverer = self._receivers.current.get(receiver)
         if deliverer is None:
             gone = DeliveryError(f"receiver {receiver!r} is no longer configured", permanent=True)
-            await self._settle_failure(row, gone)
+            await self._settle_failure(entry, gone)
             return
         started = time.perf_counter()
         try:
             # Settle well inside the lease, or another poller would send it again meanwhile.
-            await asyncio.wait_for(deliverer.deliver(row["notification_id"], row["payload"]), self._options.lease_s / 2)
+            await asyncio.wait_for(deliverer.deliver(entry.notification_id, entry.payload), self._options.lease_s / 2)
         except Exception as exc:  # every failure is recorded on the row; the loop goes on
             self._metrics.delivery_seconds.labels(receiver).observe(time.perf_counter() - started)
-            await self._settle_failure(row, exc)
+            await self._settle_failure(entry, exc)
             return
         self._metrics.delivery_seconds.labels(receiver).observe(time.perf_counter() - started)
-        async with self._pool.acquire() as connection:
-            await connection.execute(queries.MARK_DELIVERED, row["id"], self._clock())
+        await self._outbox.delivered(entry.id, at=self._clock())
         self._metrics.sent.labels(receiver).inc()
 
-    async def _settle_failure(self, row: Mapping[str, Any], exc: Exception) -> None:
-        receiver, attempts = row["receiver"], row["attempts"]
+    async def _settle_failure(self, entry: OutboxEntry, exc: Exception) -> None:
+        receiver, attempts = entry.receiver, entry.attempts
         error = str(exc) or type(exc).__name__
         permanent = isinstance(exc, DeliveryError) and exc.permanent
-        extra = {"receiver": receiver, "notification_id": str(row["notification_id"]), "attempts": attempts}
-        async with self._pool.acquire() as connection:
-            if permanent or attempts >= self._options.max_attempts:
-                await connection.execute(queries.MARK_FAILED, row["id"], error[:2000])
-                self._metrics.failed.labels(receiver).inc()
-                log.error("notification undeliverable: %s", error, extra=extra)
-                return
-            delay = retry_delay(attempts, base=self._options.backoff_base_s, cap=self._options.backoff_max_s,
-                                rng=self._rng)  # fmt: skip
-            await connection.execute(queries.MARK_RETRY, row["id"], self._clock() + delay, error[:2000])
+        extra = {"receiver": receiver, "notification_id": str(entry.notification_id), "attempts": attempts}
+        if permanent or attempts >= self._options.max_attempts:
+            await self._outbox.failed(entry.id, error=error[:2000])
+            self._metrics.failed.labels(receiver).inc()
+            log.error("notification undeliverable: %s", error, extra=extra)
+            return
+        retry = RetryPolicy(base_s=self._options.backoff_base_s, cap_s=self._options.backoff_max_s, jitter=True)
+        delay = timedelta(seconds=retry.delay(attempts, rng=self._rng))
+        await self._outbox.retry_later(entry.id, due=self._clock() + delay, error=error[:2000])
         self._metrics.retried.labels(receiver).inc()
         log.warning("delivery failed; retrying in %.1fs: %s", delay.total_seconds(), error, extra=extra)

@@ -8,19 +8,17 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-import asyncpg
-
-from services.alerts import inputs, store
 from services.alerts.core.conditions import Reading, target_of
 from services.alerts.core.describe import alert_labels, render_annotations, template_context
-from services.alerts.core.notifications import AlertView, build_change, build_notification
+from services.alerts.core.notifications import Alert, build_change, build_notification
 from services.alerts.core.receivers import ALERTS_TOPIC_RECEIVER
 from services.alerts.core.rules import AnyRule
 from services.alerts.core.ruleset import RuleSet
 from services.alerts.core.silences import Silence, silencing
-from services.alerts.core.state import ACTIVE, AlertState, Evaluation, alert_id_of, evaluate, retire
+from services.alerts.core.state import ACTIVE, AlertState, Evaluation, Transition, alert_id_of, evaluate, retire
+from services.alerts.inputs import kpi_reading
+from services.alerts.ports import AlertsStorage, Outgoing
 from services.alerts.subjects import Known, subjects_of
 from services.alerts.telemetry import AlertsMetrics
 from shared.snapshots import KpiSnapshot
@@ -47,51 +45,55 @@ class AlertEngine:
     def __init__(
         self,
         *,
-        pool: asyncpg.Pool[Any],
+        storage: AlertsStorage,
         rules: RuleSet,
         options: EngineOptions,
         metrics: AlertsMetrics,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self._pool = pool
+        self._storage = storage
         self.rules = rules
         self._options = options
         self._metrics = metrics
         self._clock = clock
         self._lock = asyncio.Lock()
-        self.views: dict[str, AlertView] = {}
+        self.alerts: dict[str, Alert] = {}
         self._known = Known()
         self._silences: list[Silence] = []
 
     async def start(self) -> None:
-        """Load stored alerts and current snapshots, then evaluate: no waiting for the next full publication."""
-        async with self._lock, self._pool.acquire() as connection:
-            self.views = {v.state.alert_id: v for v in await store.load_views(connection)}
-            self._known.kpi = await inputs.load_kpi_readings(connection, self.rules.watched())
-            for view in list(self.views.values()):
-                if view.state.status in ACTIVE and self.rules.get(view.state.rule) is None:
-                    await self._retire_orphan(view, connection)
+        """Load stored alerts and current KPI values, then evaluate: no waiting for the next full publication."""
+        async with self._lock:
+            self.alerts = {a.state.alert_id: a for a in await self._storage.alerts.load_all()}
+            self._known.kpi = await self._storage.inputs.kpi_readings(self.rules.watched())
+            for alert in list(self.alerts.values()):
+                if alert.state.status in ACTIVE and self.rules.get(alert.state.rule) is None:
+                    await self._retire_orphan(alert)
         await self.tick()
 
-    async def _retire_orphan(self, view: AlertView, connection: Any) -> None:
+    async def _retire_orphan(self, alert: Alert) -> None:
         """An active alert whose rule left the file while we were down: drop it if pending, resolve it if firing.
 
         Its receivers went with the rule, so only the `civicpulse.alerts` topic hears of it (logged as a warning).
         """
         now = self._clock()
-        result = retire(view.state, now=now)
-        new_view = replace(view, state=result.state)
+        result = retire(alert.state, now=now)
+        retired = replace(alert, state=result.state)
         outgoing = [
-            store.Outgoing(c.id, ALERTS_TOPIC_RECEIVER, "change", c.model_dump(mode="json"))
-            for c in (build_change(new_view, t) for t in result.transitions)
+            Outgoing(c.id, ALERTS_TOPIC_RECEIVER, "change", c.model_dump(mode="json"))
+            for c in (build_change(retired, t) for t in result.transitions)
         ]
-        version = await store.save(
-            connection, view=new_view, previous_version=view.state.version, transitions=result.transitions,
-            outgoing=outgoing, note="rule removed while the service was down", now=now,
-        )  # fmt: skip
+        version = await self._write(
+            retired,
+            previous_version=alert.state.version,
+            transitions=result.transitions,
+            outgoing=outgoing,
+            note="rule removed while the service was down",
+            now=now,
+        )
         if version is not None:
-            self.views[view.state.alert_id] = replace(new_view, state=replace(result.state, version=version))
-            log.warning("retired an alert whose rule is gone", extra={"alert_id": view.state.alert_id})
+            self.alerts[alert.state.alert_id] = replace(retired, state=replace(result.state, version=version))
+            log.warning("retired an alert whose rule is gone", extra={"alert_id": alert.state.alert_id})
 
     async def run(self, *, interval: float) -> None:
         """Tick every `interval` seconds until cancelled; a failed tick (database down) is retried next time."""
@@ -99,7 +101,7 @@ class AlertEngine:
             await asyncio.sleep(interval)
             try:
                 await self.tick()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            except self._storage.transient_errors:
                 log.warning("evaluation tick failed; retrying", exc_info=True)
 
     async def on_snapshots(self, snapshots: Sequence[KpiSnapshot]) -> None:
@@ -119,7 +121,7 @@ class AlertEngine:
                 known = self._known.kpi.get(snapshot.scope)
                 if known is not None and snapshot.computed_at < known.reading.observed_at:
                     continue
-                current = self._known.kpi[snapshot.scope] = inputs.kpi_reading(snapshot)
+                current = self._known.kpi[snapshot.scope] = kpi_reading(snapshot)
                 age = (now - snapshot.computed_at).total_seconds()
                 self._metrics.snapshot_age_seconds.observe(max(0.0, age))
                 for rule in self.rules.kpi_rules():
@@ -134,12 +136,12 @@ class AlertEngine:
         started = time.perf_counter()
         async with self._lock:
             now = self._clock()
-            async with self._pool.acquire() as connection:
-                self._known.units = await inputs.load_units(connection)
-                self._silences = await inputs.load_silences(connection, now=now)
-                self._known.source_activity, self._known.unit_activity = await inputs.load_activity(connection)
+            self._known.units = await self._storage.inputs.units()
+            self._silences = await self._storage.silences.in_force(now=now)
+            activity = await self._storage.inputs.activity()
+            self._known.source_activity, self._known.unit_activity = activity.sources, activity.units
             for rule in self.rules:
-                subjects = subjects_of(rule, self._known, alerts=list(self.views.values()), now=now)
+                subjects = subjects_of(rule, self._known, alerts=list(self.alerts.values()), now=now)
                 for subject, reading in subjects.items():
                     await self._evaluate(rule, subject, reading, now)
         self._metrics.evaluation_seconds.labels("timer").observe(time.perf_counter() - started)
@@ -148,81 +150,109 @@ class AlertEngine:
         """Swap in new rules, keeping every alert; alerts of removed rules are resolved (or dropped if pending)."""
         async with self._lock:
             now = self._clock()
-            for view in list(self.views.values()):
-                old = self.rules.get(view.state.rule)
-                if old is not None and rules.get(view.state.rule) is None:
-                    await self._commit(old, view, retire(view.state, now=now), now, note="rule removed")
+            for alert in list(self.alerts.values()):
+                old = self.rules.get(alert.state.rule)
+                if old is not None and rules.get(alert.state.rule) is None:
+                    await self._commit(old, alert, retire(alert.state, now=now), now, note="rule removed")
             watched_before = self.rules.watched()
             self.rules = rules
             if rules.watched() - watched_before:
-                async with self._pool.acquire() as connection:
-                    self._known.kpi.update(await inputs.load_kpi_readings(connection, rules.watched()))
+                self._known.kpi.update(await self._storage.inputs.kpi_readings(rules.watched()))
         await self.tick()
 
     async def refresh_silences(self) -> None:
         """Re-read silences now (after one is created or deleted) rather than at the next tick."""
-        async with self._lock, self._pool.acquire() as connection:
-            self._silences = await inputs.load_silences(connection, now=self._clock())
+        async with self._lock:
+            self._silences = await self._storage.silences.in_force(now=self._clock())
 
     async def _evaluate(self, rule: AnyRule, subject: str, reading: Reading | None, now: datetime) -> None:
         alert_id = alert_id_of(rule.name, subject)
         for _attempt in range(2):
-            view = self.views.get(alert_id) or AlertView(AlertState(rule.name, subject), rule.severity, {}, {}, None)
+            alert = self.alerts.get(alert_id) or Alert(AlertState(rule.name, subject), rule.severity, {}, {}, None)
             labels = alert_labels(rule, subject, self._known.unit(rule, subject))
             muted_by = silencing(self._silences, labels, now)
             repeat = self.rules.repeat_interval(rule, default=self._options.repeat_interval)
-            result = evaluate(view.state, reading, rule, now=now, repeat_interval=repeat, silenced=bool(muted_by))
-            if not _worth_writing(view.state, result):
-                if view.state.version and result.state != view.state:
-                    self.views[alert_id] = replace(view, state=result.state)
+            result = evaluate(alert.state, reading, rule, now=now, repeat_interval=repeat, silenced=bool(muted_by))
+            if not _worth_writing(alert.state, result):
+                if alert.state.version and result.state != alert.state:
+                    self.alerts[alert_id] = replace(alert, state=result.state)
                 return
             note = f"notifications muted by silence {', '.join(map(str, muted_by))}" if muted_by else None
-            if await self._commit(rule, view, result, now, note=note, labels=labels):
+            if await self._commit(rule, alert, result, now, note=note, labels=labels):
                 return
-            async with self._pool.acquire() as connection:  # another replica wrote it first: start from its row
-                stored = await store.load_view(connection, alert_id)
+            stored = await self._storage.alerts.load(alert_id)  # another replica wrote it first: start from its row
             if stored is not None:
-                self.views[alert_id] = stored
+                self.alerts[alert_id] = stored
         log.warning("alert kept changing under us; will retry next tick", extra={"alert_id": alert_id})
 
     async def _commit(
         self,
         rule: AnyRule,
-        view: AlertView,
+        alert: Alert,
         result: Evaluation,
         now: datetime,
         *,
         note: str | None,
         labels: dict[str, str] | None = None,
     ) -> bool:
-        state, unit = result.state, self._known.unit(rule, view.state.subject)
-        context = template_context(rule, state.subject, state.reading, unit,
-                                   runbook_base_url=self._options.runbook_base_url)  # fmt: skip
+        state, unit = result.state, self._known.unit(rule, alert.state.subject)
+        context = template_context(
+            rule, state.subject, state.reading, unit, runbook_base_url=self._options.runbook_base_url
+        )
         labels = labels if labels is not None else alert_labels(rule, state.subject, unit)
-        new_view = AlertView(state, rule.severity, labels, render_annotations(rule, context), target_of(rule))
+        changed = Alert(state, rule.severity, labels, render_annotations(rule, context), target_of(rule))
         outgoing = [
-            store.Outgoing(n.id, receiver, n.kind.value, n.model_dump(mode="json"))
-            for n in (build_notification(new_view, notice) for notice in result.notices)
+            Outgoing(n.id, receiver, n.kind.value, n.model_dump(mode="json"))
+            for n in (build_notification(changed, notice) for notice in result.notices)
             for receiver in rule.receivers
         ]
         outgoing += [
-            store.Outgoing(c.id, ALERTS_TOPIC_RECEIVER, "change", c.model_dump(mode="json"))
-            for c in (build_change(new_view, t) for t in result.transitions)
+            Outgoing(c.id, ALERTS_TOPIC_RECEIVER, "change", c.model_dump(mode="json"))
+            for c in (build_change(changed, t) for t in result.transitions)
         ]
-        async with self._pool.acquire() as connection:
-            version = await store.save(
-                connection, view=new_view, previous_version=view.state.version, transitions=result.transitions,
-                outgoing=outgoing, note=note, now=now,
-            )  # fmt: skip
+        version = await self._write(
+            changed,
+            previous_version=alert.state.version,
+            transitions=result.transitions,
+            outgoing=outgoing,
+            note=note,
+            now=now,
+        )
         if version is None:
             self._metrics.write_conflicts.inc()
             return False
-        self.views[state.alert_id] = replace(new_view, state=replace(state, version=version))
+        self.alerts[state.alert_id] = replace(changed, state=replace(state, version=version))
         for transition in result.transitions:
             self._metrics.transitions.labels(transition.to_status.value).inc()
-            log.info("alert %s: %s → %s", state.alert_id, transition.from_status, transition.to_status,
-                     extra={"alert_id": state.alert_id, "to": transition.to_status.value})  # fmt: skip
+            log.info(
+                "alert %s: %s → %s",
+                state.alert_id,
+                transition.from_status,
+                transition.to_status,
+                extra={"alert_id": state.alert_id, "to": transition.to_status.value},
+            )
         return True
+
+    async def _write(
+        self,
+        alert: Alert,
+        *,
+        previous_version: int,
+        transitions: Sequence[Transition],
+        outgoing: Sequence[Outgoing],
+        note: str | None,
+        now: datetime,
+    ) -> int | None:
+        """The alert, its history and its outbox rows in one unit of work; the new version, or None (and nothing
+        written) if another writer changed the alert since `previous_version`."""
+        async with self._storage.unit_of_work() as work:
+            version = await work.alerts.save(alert, previous_version=previous_version, now=now)
+            if version is None:
+                return None
+            await work.history.append(alert, transitions, note=note)
+            await work.outbox.add(alert.state.alert_id, outgoing, now=now)
+            await work.commit()
+        return version
 
 
 def _worth_writing(before: AlertState, result: Evaluation) -> bool:

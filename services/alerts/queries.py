@@ -85,18 +85,12 @@ ORDER BY id DESC
 LIMIT $4
 """
 
-SELECT_SNAPSHOTS = """
-SELECT s.kpi, s.window_name, s.unit_code, s.unit_level, s.numerator, s.denominator, s.ratio, s.window_start,
-       s.window_end, s.computed_at
-FROM kpi_snapshot s
+# The metrics service's read model (docs/read-model.md): alerts reads none of its tables directly.
+SELECT_KPI_CURRENT = """
+SELECT s.kpi, s.window_name, s.unit_code, s.unit_level, s.numerator, s.denominator, s.ratio, s.computed_at
+FROM read_model.kpi_current s
 JOIN unnest($1::text[], $2::text[]) AS w(kpi, window_name) USING (kpi, window_name)
 """
-SELECT_UNITS = "SELECT code, name, level FROM units"
-SELECT_SOURCE_ACTIVITY = "SELECT source, last_occurred_at FROM source_activity"
-# A unit is as fresh as its freshest descendant; units the tree does not know count on their own.
-SELECT_UNIT_ACTIVITY = """
-SELECT coalesce(c.ancestor_code, a.unit_code) AS unit_code, max(a.last_occurred_at) AS last_occurred_at
-FROM unit_activity a
-LEFT JOIN unit_closure c ON c.descendant_code = a.unit_code
-GROUP BY 1
-"""
+SELECT_UNITS = "SELECT code, name, level FROM read_model.units"
+SELECT_SOURCE_ACTIVITY = "SELECT source, last_occurred_at FROM read_model.source_activity"
+SELECT_UNIT_ACTIVITY = "SELECT unit_code, last_occurred_at FROM read_model.unit_activity"

@@ -11,10 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Response, status
 from pydantic import AwareDatetime, BaseModel, Field, ValidationError, field_validator, model_validator
 
-from services.alerts import inputs, queries
-from services.alerts.api import PoolProvider
 from services.alerts.core.durations import Duration
 from services.alerts.core.silences import NO_NUL, Matcher, Silence
+from services.alerts.ports import AlertsStorage
 
 
 class SilenceRequest(BaseModel):
@@ -51,19 +50,20 @@ class SilenceList(BaseModel):
 
 def silences_router(
     *,
-    pool: PoolProvider,
+    storage: AlertsStorage,
     clock: Callable[[], datetime],
     admin_token: str,
     changed: Callable[[], Awaitable[None]],
 ) -> APIRouter:
-    """Routes over the silences table; writes need `Authorization: Bearer <admin token>`."""
+    """Routes over stored silences; writes need `Authorization: Bearer <admin token>`; `changed` follows each."""
     router = APIRouter(prefix="/v1/silences", tags=["silences"])
 
     def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "admin token required",
-                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, "admin token required", headers={"WWW-Authenticate": "Bearer"}
+            )
         if not hmac.compare_digest(token.encode(), admin_token.encode()):
             raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong admin token")
 
@@ -72,8 +72,7 @@ def silences_router(
     @router.get("")
     async def list_silences() -> SilenceList:
         """Silences not yet ended nor deleted."""
-        async with pool().acquire() as connection:
-            items = await inputs.load_silences(connection, now=clock())
+        items = await storage.silences.in_force(now=clock())
         return SilenceList(count=len(items), items=items)
 
     @router.post("", status_code=status.HTTP_201_CREATED, dependencies=admin)
@@ -86,8 +85,14 @@ def silences_router(
         except OverflowError:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the silence would end after 9999") from None
         try:
-            silence = Silence(id=uuid.uuid4(), matchers=tuple(request.matchers), starts_at=starts, ends_at=ends,
-                              author=request.author, comment=request.comment)  # fmt: skip
+            silence = Silence(
+                id=uuid.uuid4(),
+                matchers=tuple(request.matchers),
+                starts_at=starts,
+                ends_at=ends,
+                author=request.author,
+                comment=request.comment,
+            )
         except ValidationError as exc:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -95,20 +100,14 @@ def silences_router(
             ) from None
         if silence.ends_at <= max(now, silence.starts_at):
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the silence would end before it starts")
-        async with pool().acquire() as connection:
-            await connection.execute(
-                queries.INSERT_SILENCE, silence.id, [m.model_dump() for m in silence.matchers], silence.starts_at,
-                silence.ends_at, silence.author, silence.comment, now,
-            )  # fmt: skip
+        await storage.silences.add(silence, now=now)
         await changed()
         return silence
 
     @router.delete("/{silence_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=admin)
     async def delete_silence(silence_id: uuid.UUID) -> Response:
         """End a silence now."""
-        async with pool().acquire() as connection:
-            result = await connection.execute(queries.DELETE_SILENCE, silence_id, clock())
-        if result.split()[-1] == "0":
+        if not await storage.silences.end(silence_id, now=clock()):
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such silence in force")
         await changed()
         return Response(status_code=status.HTTP_204_NO_CONTENT)

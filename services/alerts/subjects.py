@@ -8,16 +8,16 @@ from datetime import datetime
 
 from services.alerts.core.conditions import Reading
 from services.alerts.core.describe import UnitInfo
-from services.alerts.core.notifications import AlertView
+from services.alerts.core.notifications import Alert
 from services.alerts.core.rules import AnyRule, KpiRule, SourceStaleRule
-from services.alerts.inputs import KpiReading, Scope, staleness_reading
+from services.alerts.inputs import KpiReading, KpiScope, staleness_reading
 
 
 @dataclass(slots=True)
 class Known:
     """The newest KPI readings, the unit tree, and the newest event per source and per unit."""
 
-    kpi: dict[Scope, KpiReading] = field(default_factory=dict)
+    kpi: dict[KpiScope, KpiReading] = field(default_factory=dict)
     units: Mapping[str, UnitInfo] = field(default_factory=dict)
     source_activity: Mapping[str, datetime] = field(default_factory=dict)
     unit_activity: Mapping[str, datetime] = field(default_factory=dict)
@@ -33,9 +33,7 @@ class Known:
         return info
 
 
-def subjects_of(
-    rule: AnyRule, known: Known, *, alerts: Iterable[AlertView], now: datetime
-) -> dict[str, Reading | None]:
+def subjects_of(rule: AnyRule, known: Known, *, alerts: Iterable[Alert], now: datetime) -> dict[str, Reading | None]:
     """Subject → reading for every subject in the rule's scope with data, plus its known alerts (None: no news)."""
     subjects: dict[str, Reading | None] = {}
     if isinstance(rule, KpiRule):
@@ -52,7 +50,7 @@ def subjects_of(
             info = known.units.get(unit)
             if rule.scope.covers(unit_code=unit, unit_level=info.level if info else None):
                 subjects[unit] = staleness_reading(last, now=now)
-    for view in alerts:
-        if view.state.rule == rule.name:
-            subjects.setdefault(view.state.subject, None)  # a known alert advances on its last reading
+    for alert in alerts:
+        if alert.state.rule == rule.name:
+            subjects.setdefault(alert.state.subject, None)  # a known alert advances on its last reading
     return subjects

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from services.alerts.core.notifications import AlertView
+from services.alerts.ports import KnownAlerts
 from shared.alert_changes import AlertStatus
 
 _SECONDS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -65,35 +66,40 @@ class AlertsMetrics:
                                        ["receiver"], registry=registry, buckets=_SECONDS),
         )  # fmt: skip
 
+    def rules_reloaded(self, outcome: str) -> None:
+        """Count a rules reload by outcome (applied, rejected, failed)."""
+        self.rules_reloads.labels(outcome).inc()
+
+
+class OutboxBacklog(Protocol):
+    """Undelivered notifications by (receiver, status), as last counted (the dispatcher's)."""
+
+    @property
+    def backlog(self) -> Mapping[tuple[str, str], int]: ...
+
 
 class AlertsCollector(Collector):
     """Alerts by state, rule and severity, and the outbox backlog, read from memory at scrape time."""
 
-    def __init__(
-        self,
-        *,
-        views: Callable[[], Iterable[AlertView]],
-        backlog: Callable[[], Mapping[tuple[str, str], int]],
-        rules: Callable[[], int],
-    ) -> None:
-        self._views = views
-        self._backlog = backlog
-        self._rules = rules
+    def __init__(self, *, known: KnownAlerts, outbox: OutboxBacklog) -> None:
+        self._known = known
+        self._outbox = outbox
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         alerts = GaugeMetricFamily(
             "civicpulse_alerts", "Alerts by state, rule and severity.", labels=["state", "rule", "severity"]
         )
-        tally = Tally((v.state.status.value, v.state.rule, v.severity) for v in self._views())
+        tally = Tally((a.state.status.value, a.state.rule, a.severity) for a in self._known.alerts.values())
         for (status, rule, severity), count in sorted(tally.items()):
             if status in (AlertStatus.PENDING, AlertStatus.FIRING):
                 alerts.add_metric([status, rule, severity], count)
         yield alerts
         outbox = GaugeMetricFamily(
-            "civicpulse_alert_outbox", "Undelivered notifications, by receiver and status (pending or failed).",
+            "civicpulse_alert_outbox",
+            "Undelivered notifications, by receiver and status (pending or failed).",
             labels=["receiver", "status"],
-        )  # fmt: skip
-        for (receiver, status), count in sorted(self._backlog().items()):
+        )
+        for (receiver, status), count in sorted(self._outbox.backlog.items()):
             outbox.add_metric([receiver, status], count)
         yield outbox
-        yield GaugeMetricFamily("civicpulse_alert_rules", "Rules loaded.", value=self._rules())
+        yield GaugeMetricFamily("civicpulse_alert_rules", "Rules loaded.", value=len(self._known.rules))

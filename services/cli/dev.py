@@ -37,11 +37,12 @@ SERVICES: list[ServiceProcess] = [
 DEMO_RULES = REPO_ROOT / "deploy" / "demo" / "alert_rules.yaml"
 """With demo traffic, alerts use short windows so the simulator's incident shows within minutes."""
 DEMO: list[ServiceProcess] = [
-    # A week of history first, so every window has data at once; then live traffic with one district slipping.
+    # A week of history first, so every window has data at once; then live traffic for today's Hải Phòng with
+    # one ward (H24.107, Phường Hồng Bàng) slipping.
     ServiceProcess("simulator", (
-        "simulate", "--profile", "haiduong", "--rate", "50/s", "--duration", "24h", "--backfill", "7d",
+        "simulate", "--profile", "haiphong", "--rate", "50/s", "--duration", "24h", "--backfill", "7d",
         "--backfill-events", "60000", "--url", f"http://127.0.0.1:{INGEST_PORT}",
-        "--incident", "district=HD.CG,kpi=online_submission_rate,to=0.6,for=2h",
+        "--incident", "unit=H24.107,kpi=online_submission_rate,to=0.4,for=2h",
     ), optional=True),
 ]  # fmt: skip
 """Processes that produce demo traffic."""

@@ -24,6 +24,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.ingest.core.ratelimit import RateLimit
 from shared.events import Code
 
 DEV_SOURCE = "demo"
@@ -34,15 +35,6 @@ TokenHash = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256
 def hash_token(token: str) -> str:
     """SHA-256 hex of a bearer token, as stored in the tokens file."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-class RateLimit(BaseModel):
-    """Sustained rate and burst of one source, in events."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    events_per_second: float = Field(gt=0, description="Sustained events per second.")
-    burst: int = Field(ge=1, description="Events allowed at once on top of the sustained rate.")
 
 
 class SourceEntry(BaseModel):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from services.ingest.metrics import IngestMetrics
-from services.ingest.ratelimit import RateLimiter
+from services.ingest.core.ratelimit import RateLimiter
+from services.ingest.telemetry import IngestMetrics
 from shared.events import Event
 from shared.producer import KafkaUnavailable, RecordSink, event_records
 

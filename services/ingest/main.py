@@ -1,4 +1,8 @@
-"""Builds the ingest service: `create_app(settings)` wires credentials, broker, raw intake, routes and metrics."""
+"""The one place the ingest service is built: credentials, broker, producer, raw intake, routes and metrics.
+
+`build_service(settings, **overrides)` builds it; `create_app` is its HTTP app, what `civicpulse ingest serve`
+runs. Tests and the AsyncAPI generator build the service here too, replacing parts by keyword.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,27 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypedDict, Unpack
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
-from services.ingest.adapters import ADAPTERS, AdapterContext, ProcedureInfo
+from services.ingest.api import ingest_router
 from services.ingest.auth import DEV_SOURCE, DEV_TOKEN, Credentials, CredentialsError, load_credentials
+from services.ingest.core.adapters import ADAPTERS, AdapterContext, ProcedureInfo
+from services.ingest.core.ratelimit import RateLimiter
 from services.ingest.intake import Intake
-from services.ingest.metrics import IngestMetrics, RequestMetricsMiddleware
 from services.ingest.openapi import install_event_schemas
-from services.ingest.ratelimit import RateLimiter
 from services.ingest.raw_intake import RawIntake, register_raw_intake
-from services.ingest.routes import ingest_router
 from services.ingest.settings import IngestSettings
+from services.ingest.telemetry import IngestMetrics, RequestMetricsMiddleware
 from shared.events import Event
 from shared.http import install_error_handlers, ops_router
 from shared.kafka import create_broker
-from shared.producer import RecordProducer
+from shared.producer import RecordProducer, RecordSink
 from shared.refdata import load_reference_data
 from shared.topics import RAW_MAX_MESSAGE_BYTES
 
@@ -85,24 +91,46 @@ def build_broker(settings: IngestSettings, *, registry: CollectorRegistry) -> Ka
     return broker
 
 
-def create_app(
+class Overrides(TypedDict, total=False):
+    """Parts of the service a caller (a test, the AsyncAPI generator) may supply instead of the built ones."""
+
+    credentials: Credentials
+    adapter_context: AdapterContext
+    producer: RecordSink
+    registry: CollectorRegistry
+    clock: Callable[[], datetime]
+    monotonic: Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestService:
+    """The built service: the HTTP app, whose lifespan starts and stops the broker, and the broker."""
+
+    app: FastAPI
+    broker: KafkaBroker
+
+
+def build_service(
     settings: IngestSettings,
     *,
+    credentials: Credentials | None = None,
     adapter_context: AdapterContext | None = None,
+    producer: RecordSink | None = None,
+    registry: CollectorRegistry | None = None,
     clock: Callable[[], datetime] = utc_now,
     monotonic: Callable[[], float] = time.monotonic,
-) -> FastAPI:
-    """The ingest API and raw-topic consumer; Kafka connects in the lifespan, not here."""
-    credentials = credentials_for(settings)
+) -> IngestService:
+    """Every part of the service, built from its settings; nothing connects until the app's lifespan starts."""
+    credentials = credentials if credentials is not None else credentials_for(settings)
     context = adapter_context if adapter_context is not None else catalogue_context(settings)
-    registry = CollectorRegistry()
+    registry = registry if registry is not None else CollectorRegistry()
     metrics = IngestMetrics(registry)
     broker = build_broker(settings, registry=registry)
-    publisher = RecordProducer(broker, timeout_s=settings.ingest_publish_timeout_s)
-    raw_intake = RawIntake(settings=settings, publisher=publisher, metrics=metrics, clock=clock)
+    sink = producer if producer is not None else RecordProducer(broker, timeout_s=settings.ingest_publish_timeout_s)
+    raw_intake = RawIntake(settings=settings, publisher=sink, metrics=metrics, clock=clock)
     register_raw_intake(broker, raw_intake, settings=settings)
     intake = Intake(
-        publisher=publisher, limiter=RateLimiter(credentials.rate_limits, clock=monotonic), metrics=metrics,
+        publisher=sink, limiter=RateLimiter(credentials.rate_limits, clock=monotonic), metrics=metrics,
         topic=settings.topic_events,
     )  # fmt: skip
 
@@ -132,4 +160,9 @@ def create_app(
     )  # fmt: skip
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     install_event_schemas(app, max_events=settings.ingest_max_batch_events)
-    return app
+    return IngestService(app=app, broker=broker)
+
+
+def create_app(settings: IngestSettings, **overrides: Unpack[Overrides]) -> FastAPI:
+    """The ingest API and raw-topic consumer (see `build_service`); Kafka connects in the lifespan, not here."""
+    return build_service(settings, **overrides).app

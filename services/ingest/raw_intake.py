@@ -14,7 +14,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Final, Protocol
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -23,11 +23,13 @@ from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from pydantic import WithJsonSchema
 
-from services.ingest.metrics import UNKNOWN, IngestMetrics
+from services.ingest.core.validation import Rejection, classify_record
 from services.ingest.settings import IngestSettings
-from services.ingest.validation import Rejection, classify_record
+from services.ingest.telemetry import UNKNOWN, IngestMetrics
+from shared.dead_letters import dead_letter
 from shared.events import Event
 from shared.producer import OutgoingRecord, RecordSink, event_records
+from shared.retry import Backoff, RetryPolicy
 
 log = logging.getLogger(__name__)
 RawRecord = Annotated[
@@ -39,8 +41,8 @@ RawRecord = Annotated[
     ),
 ]  # fmt: skip
 """A raw record's bytes, documented (AsyncAPI) as what portals should send."""
-DLQ_ERROR_MAX_CHARS = 1000
-OUR_HEADERS = ("x-dlq-", "x-source-")
+RETRY: Final = RetryPolicy(base_s=0.5, cap_s=10.0)
+"""Pause before a batch Kafka did not acknowledge is consumed again: doubling from 0.5 s up to 10 s."""
 
 
 class ConsumedBatch(Protocol):
@@ -55,21 +57,6 @@ class ConsumedBatch(Protocol):
     async def nack(self) -> None:
         """Rewind to the batch's first offsets, so it is consumed again."""
         ...
-
-
-def dead_letter(record: ConsumerRecord[Any, Any], rejection: Rejection, *, topic: str, at: datetime) -> OutgoingRecord:
-    """The DLQ record: the original key, value and headers, plus headers saying why, from where and when."""
-    kept = [(k, bytes(v or b"")) for k, v in record.headers if not k.startswith(OUR_HEADERS)]
-    ours = {
-        "x-dlq-reason": rejection.reason,
-        "x-dlq-error": rejection.detail[:DLQ_ERROR_MAX_CHARS],
-        "x-source-topic": record.topic,
-        "x-source-partition": str(record.partition),
-        "x-source-offset": str(record.offset),
-        "x-dlq-at": at.isoformat(),
-    }
-    key = record.key if record.key is not None or record.value is not None else b""  # Kafka needs key or value
-    return OutgoingRecord(topic, key, record.value, [*kept, *((k, v.encode()) for k, v in ours.items())])
 
 
 @dataclasses.dataclass
@@ -98,7 +85,7 @@ class RawIntake:
         self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
-        self._failures = 0
+        self._backoff = Backoff(RETRY)
 
     def route(self, records: Sequence[ConsumerRecord[Any, Any]]) -> Routed:
         """The records to produce, in consumption order (so per-key order holds), with what they are."""
@@ -119,7 +106,9 @@ class RawIntake:
                     extra={"reason": outcome.reason, "topic": record.topic, "partition": record.partition,
                            "offset": record.offset},
                 )  # fmt: skip
-                routed.outgoing.append(dead_letter(record, outcome, topic=settings.topic_dlq, at=now))
+                routed.outgoing.append(
+                    dead_letter(record, reason=outcome.reason, detail=outcome.detail, topic=settings.topic_dlq, at=now)
+                )
                 routed.reasons.append(outcome.reason)
             else:
                 routed.events.append(outcome)
@@ -133,8 +122,7 @@ class RawIntake:
         try:
             await self._publisher.send_all(routed.outgoing)
         except Exception as exc:  # Kafka trouble (or a bug): never commit what is not durable
-            self._failures += 1
-            delay = min(0.5 * 2 ** (self._failures - 1), 10.0)
+            delay = self._backoff.failed()
             log.warning(
                 "raw batch not acknowledged; rewinding",
                 extra={"records": len(records), "in_s": delay, "error": repr(exc)},
@@ -142,7 +130,7 @@ class RawIntake:
             await self._sleep(delay)
             await message.nack()
             return
-        self._failures = 0
+        self._backoff.succeeded()
         await message.ack()
         self._metrics.batch_size.labels("raw").observe(len(records))
         self._metrics.count_accepted(routed.events, intake="raw")

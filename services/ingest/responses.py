@@ -8,8 +8,8 @@ from uuid import UUID
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.ingest.adapters import Problem
-from services.ingest.validation import MAX_PROBLEMS
+from services.ingest.core.adapters import Problem
+from services.ingest.core.validation import MAX_PROBLEMS
 
 
 class BatchAccepted(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.metrics.refresher import SnapshotBoard
+from services.metrics.board import SnapshotBoard
 from shared.kpi_catalogue import KPI_NAMES, WindowName
 from shared.refdata import UnitLevel
 from shared.snapshots import KpiSnapshot
@@ -76,10 +76,16 @@ def kpi_router(board: SnapshotBoard) -> APIRouter:
         with_data = sorted((s for s in scoped if s.ratio is not None), key=lambda s: (-(s.ratio or 0.0), s.unit_code))
         without = sorted((s for s in scoped if s.ratio is None), key=lambda s: s.unit_code)
         units = [
-            RankedUnit(rank=i + 1 if s.ratio is not None else None, unit_code=s.unit_code, unit_level=s.unit_level,
-                       ratio=s.ratio, numerator=s.numerator, denominator=s.denominator)
+            RankedUnit(
+                rank=i + 1 if s.ratio is not None else None,
+                unit_code=s.unit_code,
+                unit_level=s.unit_level,
+                ratio=s.ratio,
+                numerator=s.numerator,
+                denominator=s.denominator,
+            )
             for i, s in enumerate([*with_data, *without])
-        ]  # fmt: skip
+        ]
         computed = max((s.computed_at for s in scoped), default=None)
         return Ranking(kpi=kpi, window=window.value, level=level.value, computed_at=computed, units=units)
 

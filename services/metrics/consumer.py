@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
@@ -15,45 +15,55 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.kafka.annotations import KafkaMessage as CurrentMessage
 from faststream.message import StreamMessage
-from pydantic import ValidationError
+from pydantic import PlainValidator, ValidationError
 
 from services.metrics import store
 from services.metrics.refresher import SnapshotRefresher
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import PipelineMetrics
-from shared.dead_letters import DeadLetter, dead_letter_headers
+from shared.dead_letters import dead_letter
 from shared.events import Event, parse_event
 from shared.kafka import commit_or_rewind
+from shared.producer import OutgoingRecord, RecordProducer, RecordSink
+from shared.retry import Backoff, RetryPolicy
 
 log = logging.getLogger(__name__)
 LATE_AFTER = timedelta(hours=1)
+DEAD_LETTER_TIMEOUT_S = 15.0
+EventRecord = Annotated[bytes, PlainValidator(lambda value: value, json_schema_input_type=Event)]
+"""A record's bytes, left for `parse_batch` to validate one by one; documented (AsyncAPI) as a canonical event."""
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedBatch:
-    """Events to count and records to dead-letter."""
+    """Events to count, and the dead letters to produce with their reasons (in the same order)."""
 
     events: list[Event]
-    dead: list[DeadLetter]
+    dead: list[OutgoingRecord]
+    reasons: list[str]
 
 
-def parse_batch(records: Sequence[ConsumerRecord[Any, Any]], *, oldest: datetime) -> ParsedBatch:
+def parse_batch(
+    records: Sequence[ConsumerRecord[Any, Any]], *, oldest: datetime, dlq_topic: str, at: datetime
+) -> ParsedBatch:
     """Validate each record on its own: a bad one is dead-lettered, the others are counted."""
-    events: list[Event] = []
-    dead: list[DeadLetter] = []
+    parsed = ParsedBatch([], [], [])
+
+    def reject(record: ConsumerRecord[Any, Any], reason: str, detail: str) -> None:
+        parsed.dead.append(dead_letter(record, reason=reason, detail=detail, topic=dlq_topic, at=at))
+        parsed.reasons.append(reason)
+
     for record in records:
         try:
             event = parse_event(record.value or b"")
         except ValidationError as exc:
-            dead.append(DeadLetter.of(record, reason="invalid_event", detail=_first_errors(exc)))
+            reject(record, "invalid_event", _first_errors(exc))
             continue
         if event.occurred_at < oldest:
-            dead.append(
-                DeadLetter.of(record, reason="older_than_retention", detail=f"occurred_at before {oldest.isoformat()}")
-            )
+            reject(record, "older_than_retention", f"occurred_at before {oldest.isoformat()}")
             continue
-        events.append(event)
-    return ParsedBatch(events, dead)
+        parsed.events.append(event)
+    return parsed
 
 
 def _first_errors(exc: ValidationError, limit: int = 5) -> str:
@@ -72,9 +82,22 @@ def register_consumer(
     pool: asyncpg.Pool[Any],
     refresher: SnapshotRefresher,
     metrics: PipelineMetrics,
+    dead_letters: RecordSink | None = None,
 ) -> None:
-    """Subscribe the counting handler to the events topic (manual acks: commit only after PostgreSQL commits)."""
-    dlq = broker.publisher(settings.topic_dlq, title="dead letters")
+    """Subscribe the counting handler to the events topic (manual acks: commit only after PostgreSQL commits).
+
+    Dead letters go out through `dead_letters` (by default a RecordProducer on the broker) before the counts
+    are written; the batch is committed only once both are durable.
+    """
+    broker.publisher(  # declared for the AsyncAPI document
+        settings.topic_dlq,
+        title="dead-letters",
+        schema=bytes,
+        description="Events that cannot be counted (invalid, or older than bucket retention): original key, bytes "
+        "and headers, plus x-dlq-reason, x-dlq-error, x-source-topic, x-source-partition, x-source-offset, x-dlq-at.",
+    )
+    dlq = dead_letters if dead_letters is not None else RecordProducer(broker, timeout_s=DEAD_LETTER_TIMEOUT_S)
+    backoff = Backoff(RetryPolicy.fixed(settings.metrics_retry_backoff_s))
 
     @broker.subscriber(
         settings.topic_events,
@@ -85,18 +108,20 @@ def register_consumer(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.MANUAL,
         decoder=_raw_body,
-        title="count events",
+        title="count-events",
+        description="Canonical events; each batch is counted in one PostgreSQL transaction and its offsets are "
+        "committed after it; unparsable or too old records go to the DLQ.",
     )
-    async def count_events(body: Any, message: CurrentMessage) -> None:
+    async def count_events(events: list[EventRecord], message: CurrentMessage) -> None:
         records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
         started = time.perf_counter()
         now = datetime.now(UTC)
-        async with commit_or_rewind(message, retry_backoff_s=settings.metrics_retry_backoff_s):
+        async with commit_or_rewind(message, backoff=backoff):
             parsed = parse_batch(
-                records, oldest=now - timedelta(days=settings.metrics_bucket_retention_days) + timedelta(hours=1)
-            )
-            for letter in parsed.dead:
-                await dlq.publish(letter.value, key=letter.key, headers=dead_letter_headers(letter))
+                records, oldest=now - timedelta(days=settings.metrics_bucket_retention_days) + timedelta(hours=1),
+                dlq_topic=settings.topic_dlq, at=now,
+            )  # fmt: skip
+            await dlq.send_all(parsed.dead)
             async with pool.acquire() as connection:
                 outcome = await store.record_batch(connection, parsed.events)
         for event in outcome.new:
@@ -104,8 +129,8 @@ def register_consumer(
             if now - event.occurred_at > LATE_AFTER:
                 metrics.late.labels(event.type).inc()
         metrics.duplicates.inc(outcome.duplicates)
-        for letter in parsed.dead:
-            metrics.dead_lettered.labels(letter.reason).inc()
+        for reason in parsed.reasons:
+            metrics.dead_lettered.labels(reason).inc()
         metrics.batch_size.observe(len(records))
         metrics.batch_seconds.observe(time.perf_counter() - started)
         _observe_lag(message, records, metrics)

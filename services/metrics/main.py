@@ -1,29 +1,38 @@
-"""Builds the metrics service: consumer, snapshot refresher, HTTP API, Prometheus metrics."""
+"""Builds the metrics service: `wire_metrics` makes its parts, `build_metrics` runs them, `create_app` serves them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypedDict, Unpack
 
+import asyncpg
 import yaml
-from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from services.metrics.api import kpi_router
+from services.metrics.board import SnapshotBoard
 from services.metrics.consumer import register_consumer
 from services.metrics.core.kpis import KpiDefinition, kpi_definitions
-from services.metrics.refresher import SnapshotBoard, SnapshotRefresher
+from services.metrics.refresher import SnapshotRefresher, utc_now
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import KpiCollector, PipelineMetrics
 from shared.db import create_pool
-from shared.http import install_error_handlers, ops_router
+from shared.http import install_error_handlers, kafka_check, ops_router, postgres_check
 from shared.kafka import create_broker
-from shared.snapshots import KpiSnapshot, snapshot_adapter
+from shared.producer import RecordProducer
+from shared.snapshots import KpiSnapshot
+
+APP_NAME = "metrics"
+PRODUCER_OPTIONS = {"max_batch_size": 256 * 1024}  # a full refresh sends tens of thousands of snapshots at once
+SNAPSHOT_PUBLISH_TIMEOUT_S = 30.0
 
 
 def load_definitions(settings: MetricsSettings) -> tuple[KpiDefinition, ...]:
@@ -35,75 +44,136 @@ def load_definitions(settings: MetricsSettings) -> tuple[KpiDefinition, ...]:
     return kpi_definitions(variants)
 
 
-def create_app(settings: MetricsSettings) -> FastAPI:
-    """The metrics service as an ASGI app; connections open in its lifespan, not here."""
-    registry = CollectorRegistry()
-    metrics = PipelineMetrics.create(registry)
-    board = SnapshotBoard()
-    definitions = load_definitions(settings)
-    registry.register(
-        KpiCollector(
-            snapshots=lambda: board.current,
-            source_activity=lambda: board.source_activity,
-            levels=frozenset(settings.metrics_levels),
-        )
+def build_broker(settings: MetricsSettings, *, registry: CollectorRegistry) -> KafkaBroker:
+    """The service's broker, with the snapshot topic it writes documented for AsyncAPI (the consumer comes later)."""
+    broker = create_broker(settings, registry=registry, app_name=APP_NAME, **PRODUCER_OPTIONS)
+    broker.publisher(
+        settings.topic_snapshots,
+        title="kpi-snapshots",
+        schema=KpiSnapshot,
+        description="The current value of each (kpi, window, unit), key = kpi|window|unit_code: the changed ones "
+        "after each batch, all of them at every full refresh; acks=all, idempotent.",
     )
-    broker = create_broker(settings, registry=registry, app_name="metrics")
-    state: dict[str, Any] = {}
+    return broker
 
-    async def publish(snapshots: Sequence[KpiSnapshot]) -> None:
-        # Tens of thousands at a full refresh: straight to the producer's batches, then wait for all acks.
-        producer: AIOKafkaProducer = state["producer"]
-        pending = [
-            await producer.send(
-                settings.topic_snapshots, snapshot_adapter.dump_json(s), key="|".join(s.scope).encode(),
-                headers=[("content-type", b"application/json")],
-            )
-            for s in snapshots
-        ]  # fmt: skip
-        await asyncio.gather(*pending)
+
+@dataclass(frozen=True, slots=True)
+class MetricsService:
+    """The parts of the metrics service, wired together."""
+
+    settings: MetricsSettings
+    registry: CollectorRegistry
+    metrics: PipelineMetrics
+    board: SnapshotBoard
+    pool: asyncpg.Pool[Any]
+    broker: KafkaBroker
+    producer: RecordProducer
+    refresher: SnapshotRefresher
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        pool = await create_pool(settings)
-        state["pool"] = pool
-        producer = AIOKafkaProducer(
-            **settings.aiokafka_options(), client_id=f"{settings.kafka_client_id}-metrics-snapshots", acks="all",
-            enable_idempotence=True, linger_ms=20, max_batch_size=256 * 1024,
-        )  # fmt: skip
-        await producer.start()
-        state["producer"] = producer
-        refresher = SnapshotRefresher(
-            pool=pool, board=board, definitions=definitions, publish=publish, settings=settings, metrics=metrics
-        )
-        register_consumer(broker, settings=settings, pool=pool, refresher=refresher, metrics=metrics)
+    async def running(self) -> AsyncIterator[None]:
+        """Consume events and refresh snapshots until the block ends; SIGHUP re-reads the reference data."""
+        await self.broker.start()  # also starts the producer the snapshots go out through
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGHUP, refresher.reload_reference_data)
-        task = asyncio.create_task(refresher.run(), name="snapshot-refresher")
-        await broker.start()
+            loop.add_signal_handler(signal.SIGHUP, self.refresher.reload_reference_data)
+        task = asyncio.create_task(self.refresher.run(), name="snapshot-refresher")
         try:
             yield
         finally:
-            await broker.stop()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-            await producer.stop()
-            await pool.close()
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGHUP)
+            await self.broker.stop()
 
-    async def postgres_ready() -> bool:
-        pool = state.get("pool")
-        return pool is not None and await pool.fetchval("SELECT 1") == 1
 
-    async def kafka_ready() -> bool:
-        return await broker.ping(timeout=1.0)
+def wire_metrics(
+    settings: MetricsSettings,
+    *,
+    pool: asyncpg.Pool[Any],
+    broker: KafkaBroker | None = None,
+    registry: CollectorRegistry | None = None,
+    board: SnapshotBoard | None = None,
+    definitions: Sequence[KpiDefinition] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> MetricsService:
+    """Every part of the metrics service over a pool; nothing connects here. A given broker must use registry."""
+    registry = CollectorRegistry() if registry is None else registry
+    board = SnapshotBoard() if board is None else board
+    broker = build_broker(settings, registry=registry) if broker is None else broker
+    metrics = PipelineMetrics.create(registry)
+    registry.register(KpiCollector(board=board, levels=frozenset(settings.metrics_levels)))
+    producer = RecordProducer(broker, timeout_s=SNAPSHOT_PUBLISH_TIMEOUT_S)
+    refresher = SnapshotRefresher(
+        pool=pool,
+        board=board,
+        definitions=load_definitions(settings) if definitions is None else definitions,
+        producer=producer,
+        settings=settings,
+        metrics=metrics,
+        clock=clock,
+    )
+    register_consumer(broker, settings=settings, pool=pool, refresher=refresher, metrics=metrics)
+    return MetricsService(
+        settings=settings,
+        registry=registry,
+        metrics=metrics,
+        board=board,
+        pool=pool,
+        broker=broker,
+        producer=producer,
+        refresher=refresher,
+    )
+
+
+@asynccontextmanager
+async def build_metrics(
+    settings: MetricsSettings,
+    *,
+    pool: asyncpg.Pool[Any] | None = None,
+    broker: KafkaBroker | None = None,
+    registry: CollectorRegistry | None = None,
+    board: SnapshotBoard | None = None,
+    definitions: Sequence[KpiDefinition] | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> AsyncIterator[MetricsService]:
+    """The metrics service, connected and running until the block ends; a given pool is borrowed, not closed."""
+    async with AsyncExitStack() as stack:
+        if pool is None:
+            pool = await create_pool(settings)
+            stack.push_async_callback(pool.close)
+        service = wire_metrics(
+            settings, pool=pool, broker=broker, registry=registry, board=board, definitions=definitions, clock=clock
+        )
+        await stack.enter_async_context(service.running())
+        yield service
+
+
+class Overrides(TypedDict, total=False):
+    """Parts of the service a caller (a test) may supply instead of the built ones."""
+
+    pool: asyncpg.Pool[Any]
+    definitions: Sequence[KpiDefinition]
+    clock: Callable[[], datetime]
+
+
+def create_app(settings: MetricsSettings, **overrides: Unpack[Overrides]) -> FastAPI:
+    """The metrics service as an ASGI app; `build_metrics` connects and runs it in the app's lifespan."""
+    registry = CollectorRegistry()
+    board = SnapshotBoard()
+    broker = build_broker(settings, registry=registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with build_metrics(settings, broker=broker, registry=registry, board=board, **overrides) as service:
+            # Readiness checks the pool, which exists only while the service runs: its routes come with it.
+            checks = {"kafka": kafka_check(service.broker), "postgres": postgres_check(service.pool)}
+            app.include_router(ops_router(registry=registry, checks=checks))
+            yield
 
     app = FastAPI(title="CivicPulse metrics", version="0.1.0", lifespan=lifespan)
-
     install_error_handlers(app)
     app.include_router(kpi_router(board))
-    app.include_router(ops_router(registry=registry, checks={"kafka": kafka_ready, "postgres": postgres_ready}))
-    app.state.board = board
-    app.state.broker = broker
     return app

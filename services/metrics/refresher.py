@@ -6,43 +6,34 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from services.metrics import queries, store
+from services.metrics.board import SnapshotBoard
 from services.metrics.core.kpis import KpiDefinition
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import PipelineMetrics
+from shared.producer import OutgoingRecord, RecordSink
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
-from shared.snapshots import KpiSnapshot
+from shared.snapshots import KpiSnapshot, snapshot_adapter
 
 log = logging.getLogger(__name__)
-Scope = tuple[str, str, str]
-PublishSnapshots = Callable[[Sequence[KpiSnapshot]], Awaitable[None]]
+SNAPSHOT_HEADERS = (("content-type", b"application/json"),)
 
 
-@dataclass(slots=True)
-class SnapshotBoard:
-    """The current snapshot of every scope and the newest event per source, as this replica knows them."""
-
-    current: dict[Scope, KpiSnapshot] = field(default_factory=dict)
-    source_activity: dict[str, datetime] = field(default_factory=dict)
-    refreshed: asyncio.Condition = field(default_factory=asyncio.Condition)
-
-    async def replace(self, snapshots: Sequence[KpiSnapshot]) -> None:
-        """Swap in a complete new set and wake whoever waits for a refresh."""
-        self.current = {s.scope: s for s in snapshots}
-        async with self.refreshed:
-            self.refreshed.notify_all()
-
-
-def _now() -> datetime:
+def utc_now() -> datetime:
+    """The current time, timezone-aware."""
     return datetime.now(UTC)
+
+
+def snapshot_records(snapshots: Sequence[KpiSnapshot], *, topic: str) -> list[OutgoingRecord]:
+    """Snapshots as records keyed by scope (`kpi|window|unit_code`), so each scope stays in order."""
+    return [OutgoingRecord(topic, s.key, snapshot_adapter.dump_json(s), SNAPSHOT_HEADERS) for s in snapshots]
 
 
 class SnapshotRefresher:
@@ -54,15 +45,15 @@ class SnapshotRefresher:
         pool: asyncpg.Pool[Any],
         board: SnapshotBoard,
         definitions: Sequence[KpiDefinition],
-        publish: PublishSnapshots,
+        producer: RecordSink,
         settings: MetricsSettings,
         metrics: PipelineMetrics,
-        clock: Callable[[], datetime] = _now,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._pool = pool
         self._board = board
         self._definitions = definitions
-        self._publish = publish
+        self._producer = producer
         self._settings = settings
         self._metrics = metrics
         self._clock = clock
@@ -112,7 +103,7 @@ class SnapshotRefresher:
         if not self.is_leader:
             self._dirty.clear()
             async with self._pool.acquire() as connection:
-                await self._board.replace(await store.load_snapshots(connection))
+                self._board.replace(await store.load_snapshots(connection))
                 await self._read_sources(connection)
             return
         connection = self._leader_connection
@@ -136,12 +127,14 @@ class SnapshotRefresher:
         snapshots = await store.compute_snapshots(connection, now=self._clock(), definitions=self._definitions)
         previous = self._board.current
         changed = [s for s in snapshots if s.scope not in previous or not s.same_value(previous[s.scope])]
-        await self._board.replace(snapshots)  # served from here on; the table and the topic follow
+        self._board.replace(snapshots)  # served from here on; the table and the topic follow
         self._last_compute_s = time.perf_counter() - started
         self._metrics.snapshot_seconds.observe(self._last_compute_s)
-        await store.write_snapshots(connection, snapshots if full else changed)
+        published = snapshots if full else changed
+        await store.write_snapshots(connection, published)
         try:
-            await self._publish(snapshots if full else changed)
+            # Tens of thousands at a full refresh: one call, batched per partition, returning once all are acked.
+            await self._producer.send_all(snapshot_records(published, topic=self._settings.topic_snapshots))
         except Exception:  # Kafka down: the table is current; republish everything once it is back
             log.warning("publishing snapshots failed; will republish all", exc_info=True)
             self._next_full = 0.0

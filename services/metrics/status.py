@@ -38,9 +38,12 @@ async def print_status(settings: MetricsSettings, *, unit: str, window: str) -> 
         value = "no data" if row["ratio"] is None else f"{row['ratio']:.2%}"
         style = "" if row["ratio"] is None or rule is None else ("green" if rule.met(row["ratio"]) else "red")
         table.add_row(
-            kpi, f"[{style}]{value}[/]" if style else value, f"{rule.target:.0%}" if rule else "—",
-            str(row["numerator"]), str(row["denominator"]),
-        )  # fmt: skip
+            kpi,
+            f"[{style}]{value}[/]" if style else value,
+            f"{rule.target:.0%}" if rule else "—",
+            str(row["numerator"]),
+            str(row["denominator"]),
+        )
     console.print(table)
     computed = max(r["computed_at"] for r in rows.values())
     console.print(f"computed at {computed.isoformat()}")

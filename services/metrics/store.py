@@ -53,9 +53,11 @@ async def record_batch(connection: Connection, events: Sequence[Event]) -> Batch
         online = sorted(last_online(new).items())
         if online:
             await connection.execute(
-                queries.TOUCH_PROCEDURE_ONLINE, [u for (u, _), _ in online], [p for (_, p), _ in online],
+                queries.TOUCH_PROCEDURE_ONLINE,
+                [u for (u, _), _ in online],
+                [p for (_, p), _ in online],
                 [t for _, t in online],
-            )  # fmt: skip
+            )
         if new:
             await _touch_activity(connection, new)
         published = sorted(
@@ -112,9 +114,14 @@ async def compute_snapshots(
             parts = window_parts(window)
             ranges = [*parts.hour_ranges, (now, now), (now, now)][:2]  # empty ranges fill unused parameters
             rows = await connection.fetch(
-                queries.WINDOW_TOTALS, parts.first_day, parts.last_day, ranges[0][0], ranges[0][1], ranges[1][0],
+                queries.WINDOW_TOTALS,
+                parts.first_day,
+                parts.last_day,
+                ranges[0][0],
+                ranges[0][1],
+                ranges[1][0],
                 ranges[1][1],
-            )  # fmt: skip
+            )
             per_unit = {r["unit_code"]: [r[c] for c in COUNTERS] for r in rows}
             totals = roll_up(per_unit, ancestors)
             start, end = window.first_bucket, window.last_bucket + HOUR

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from shared.snapshots import KpiSnapshot
+from services.metrics.board import SnapshotBoard
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,41 +35,43 @@ class PipelineMetrics:
                 "civicpulse_events_duplicate", "Events already counted (redelivered or re-sent).", registry=registry
             ),
             late=Counter(
-                "civicpulse_events_late", "Events counted more than an hour after they occurred.", ["type"],
+                "civicpulse_events_late",
+                "Events counted more than an hour after they occurred.",
+                ["type"],
                 registry=registry,
             ),
             dead_lettered=Counter(
                 "civicpulse_events_dead_lettered", "Events sent to the DLQ, by reason.", ["reason"], registry=registry
             ),
             batch_seconds=Histogram(
-                "civicpulse_batch_processing_seconds", "Time to count one batch (parse, transaction, commit).",
-                registry=registry, buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+                "civicpulse_batch_processing_seconds",
+                "Time to count one batch (parse, transaction, commit).",
+                registry=registry,
+                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             ),
             batch_size=Histogram(
-                "civicpulse_batch_events", "Events in one consumed batch.", registry=registry,
+                "civicpulse_batch_events",
+                "Events in one consumed batch.",
+                registry=registry,
                 buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000),
             ),
-            lag=Gauge("civicpulse_consumer_lag", "Records behind the end of the partition.", ["partition"],
-                      registry=registry),
+            lag=Gauge(
+                "civicpulse_consumer_lag", "Records behind the end of the partition.", ["partition"], registry=registry
+            ),
             snapshot_seconds=Histogram(
-                "civicpulse_snapshot_seconds", "Time to recompute every KPI snapshot.", registry=registry,
+                "civicpulse_snapshot_seconds",
+                "Time to recompute every KPI snapshot.",
+                registry=registry,
                 buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             ),
-        )  # fmt: skip
+        )
 
 
 class KpiCollector(Collector):
     """KPI gauges read from memory at scrape time; no database query per scrape."""
 
-    def __init__(
-        self,
-        *,
-        snapshots: Callable[[], Mapping[tuple[str, str, str], KpiSnapshot]],
-        source_activity: Callable[[], Mapping[str, datetime]],
-        levels: frozenset[str],
-    ) -> None:
-        self._snapshots = snapshots
-        self._source_activity = source_activity
+    def __init__(self, *, board: SnapshotBoard, levels: frozenset[str]) -> None:
+        self._board = board
         self._levels = levels
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -77,7 +79,7 @@ class KpiCollector(Collector):
         ratio = GaugeMetricFamily("civicpulse_kpi_ratio", "KPI value (numerator / denominator).", labels=labels)
         numerator = GaugeMetricFamily("civicpulse_kpi_numerator", "KPI numerator over the window.", labels=labels)
         denominator = GaugeMetricFamily("civicpulse_kpi_denominator", "KPI denominator over the window.", labels=labels)
-        for snapshot in self._snapshots().values():
+        for snapshot in self._board.current.values():
             if snapshot.unit_level not in self._levels:
                 continue
             values = [snapshot.kpi, snapshot.window, snapshot.unit_code, snapshot.unit_level]
@@ -89,10 +91,11 @@ class KpiCollector(Collector):
         yield numerator
         yield denominator
         age = GaugeMetricFamily(
-            "civicpulse_source_last_event_age_seconds", "Seconds since the newest event of each source.",
+            "civicpulse_source_last_event_age_seconds",
+            "Seconds since the newest event of each source.",
             labels=["source"],
-        )  # fmt: skip
+        )
         now = datetime.now(UTC)
-        for source, newest in self._source_activity().items():
+        for source, newest in self._board.source_activity.items():
             age.add_metric([source], max(0.0, (now - newest).total_seconds()))
         yield age

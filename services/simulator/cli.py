@@ -18,9 +18,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.simulator.generator import ProvinceWorld
-from services.simulator.profile import PROFILES, Incident, parse_duration, parse_incident, parse_rate, rhythm
+from services.simulator.profile import PROFILES, parse_duration, parse_incident, parse_rate, rhythm
 from services.simulator.sender import IngestClient, RejectedError, run_batches
-from services.simulator.tally import KPI_TERMS, KpiTally
+from services.simulator.tally import KPI_TERMS, LIFECYCLE_TERMS, KpiTally
 from shared.events import event_adapter
 from shared.refdata import load_reference_data
 
@@ -62,7 +62,11 @@ def simulate(
         int | None, typer.Option(help="Same seed, same events, ids included (a replay); default: a new one.")
     ] = None,
     incident: Annotated[
-        str | None, typer.Option(help="e.g. district=HD.CG,kpi=online_submission_rate,to=0.6,for=1h")
+        list[str] | None,
+        typer.Option(
+            help="A unit's subtree slipping, e.g. unit=H24.107,kpi=online_submission_rate,to=0.6,for=1h "
+            "(kpi=backlog: the units get only `to` of their work done; district= is an alias of unit; repeatable)."
+        ),
     ] = None,
     record: Annotated[Path | None, typer.Option(help="Append every acknowledged event (NDJSON) to this file.")] = None,
     url: Annotated[str, typer.Option(help="Ingest API base URL.")] = "http://127.0.0.1:8001",
@@ -80,7 +84,7 @@ def simulate(
     if profile not in PROFILES:
         raise typer.BadParameter(f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
     try:
-        parsed_incident: Incident | None = parse_incident(incident) if incident else None
+        incidents = [parse_incident(text) for text in incident or ()]
         per_second = parse_rate(rate)
         seconds = parse_duration(duration).total_seconds() if duration else None
         backfill_s = parse_duration(backfill).total_seconds()
@@ -91,8 +95,12 @@ def simulate(
         # A fresh seed each run: the same ids again would be duplicates, silently dropped downstream.
         seed = secrets.randbits(31)
     console.print(f"simulate: seed {seed} (pass --seed {seed} to replay exactly these events)")
-    world = ProvinceWorld(refdata=load_reference_data(), profile=PROFILES[profile], seed=seed, source=source,
-                          incident=parsed_incident, started_at=datetime.now(UTC))  # fmt: skip
+    chosen = PROFILES[profile]
+    try:
+        world = ProvinceWorld(refdata=load_reference_data(sample_units=chosen.units), profile=chosen, seed=seed,
+                              source=source, incidents=incidents, started_at=datetime.now(UTC))  # fmt: skip
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     truth = KpiTally()
     started = time.monotonic()
     expected = (events or 0) + backfill_events if events is not None else None
@@ -152,4 +160,6 @@ def _summary(client: IngestClient, truth: KpiTally, elapsed: float) -> None:
         numerator, denominator = truth.figure(kpi)
         figure = f"{numerator / denominator:.2%} ({numerator:,}/{denominator:,})" if denominator else "no data"
         table.add_row(kpi, figure)
+    for label, name in LIFECYCLE_TERMS.items():
+        table.add_row(label, truth.lifecycle(name))
     console.print(table)

@@ -13,10 +13,14 @@ from shared.events import (
     SATISFIED_FROM,
     Channel,
     DossierCompleted,
+    DossierPaid,
+    DossierPaused,
     DossierRated,
     DossierReceived,
+    DossierResumed,
     Event,
     FeedbackClosed,
+    PaymentChannel,
     ServiceLevel,
 )
 from shared.kpi_catalogue import VIETNAM
@@ -31,8 +35,20 @@ KPI_TERMS: dict[str, tuple[str, str]] = {
     "satisfaction_rate": ("rated_satisfied", "rated"),
     "feedback_satisfaction_rate": ("feedback_satisfied", "feedback_scored"),
     "feedback_on_time_rate": ("feedback_on_time", "feedback_closed"),
+    # Dossiers with a financial obligation, told from events alone: the ones paid (the simulator's fee-bearing
+    # dossiers all pay, except those withdrawn or stopped first).
+    "online_payment_rate": ("paid_online", "paid"),
 }
 """numerator / denominator of each KPI the tally can tell from events alone (usage needs the catalogue)."""
+LIFECYCLE_TERMS: dict[str, str] = {
+    "dossiers still open (received - completed)": "open",
+    "pauses for a supplement": "paused_supplement",
+    "pauses for a financial obligation": "paused_financial_obligation",
+    "resumptions": "resumed",
+    "completed approved / rejected / withdrawn / stopped": "outcomes",
+}
+"""Lifecycle counts the summary shows."""
+ONLINE_PAYMENT = frozenset({PaymentChannel.NATIONAL_PORTAL, PaymentChannel.LOCAL_GATEWAY})
 
 
 class KpiTally:
@@ -50,6 +66,15 @@ class KpiTally:
         """(numerator, denominator) of one KPI."""
         numerator, denominator = KPI_TERMS[kpi]
         return self.counts[numerator], self.counts[denominator]
+
+    def lifecycle(self, name: str) -> str:
+        """One of LIFECYCLE_TERMS, as shown in the summary."""
+        counts = self.counts
+        if name == "open":
+            return f"{counts['received'] - counts['completed']:,}"
+        if name == "outcomes":
+            return " / ".join(f"{counts[f'completed_{o}']:,}" for o in ("approved", "rejected", "withdrawn", "stopped"))
+        return f"{counts[name]:,}"
 
 
 def _facts(event: Event) -> list[tuple[str, bool]]:
@@ -69,10 +94,13 @@ def _facts(event: Event) -> list[tuple[str, bool]]:
             done_day = event.occurred_at.astimezone(VIETNAM).date()
             return [
                 ("completed", True),
+                (f"completed_{event.outcome.value}", True),
                 ("completed_electronic", event.electronic_result),
                 ("completed_with_due", due_day is not None),
                 ("completed_on_time", due_day is not None and done_day <= due_day),
             ]
+        case DossierPaused() | DossierResumed() | DossierPaid():
+            return _lifecycle_facts(event)
         case DossierRated():
             return [("rated", True), ("rated_satisfied", event.score >= SATISFIED_FROM)]
         case FeedbackClosed():
@@ -85,3 +113,13 @@ def _facts(event: Event) -> list[tuple[str, bool]]:
             ]
         case _:
             return []
+
+
+def _lifecycle_facts(event: DossierPaused | DossierResumed | DossierPaid) -> list[tuple[str, bool]]:
+    match event:
+        case DossierPaused():
+            return [(f"paused_{event.reason.value}", True)]
+        case DossierResumed():
+            return [("resumed", True)]
+        case DossierPaid():
+            return [("paid", True), ("paid_online", event.channel in ONLINE_PAYMENT)]

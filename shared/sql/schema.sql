@@ -1,3 +1,4 @@
+CREATE SCHEMA read_model;
 CREATE TABLE public.alert_history (
     id bigint NOT NULL,
     alert_id text NOT NULL,
@@ -197,6 +198,10 @@ CREATE TABLE public.unit_activity (
     unit_code text NOT NULL,
     last_occurred_at timestamp with time zone NOT NULL
 );
+CREATE TABLE public.unit_aliases (
+    alias text NOT NULL,
+    unit_code text NOT NULL
+);
 CREATE TABLE public.unit_closure (
     ancestor_code text NOT NULL,
     descendant_code text NOT NULL,
@@ -208,8 +213,40 @@ CREATE TABLE public.units (
     name text NOT NULL,
     level text NOT NULL,
     parent_code text,
-    CONSTRAINT units_level_check CHECK ((level = ANY (ARRAY['province'::text, 'department'::text, 'district'::text, 'commune'::text])))
+    kind text,
+    valid_from date,
+    valid_to date,
+    successor_code text,
+    CONSTRAINT units_kind_check CHECK ((kind = ANY (ARRAY['commune'::text, 'ward'::text, 'special_zone'::text, 'township'::text]))),
+    CONSTRAINT units_kind_for_communes CHECK (((kind IS NULL) OR (level = 'commune'::text))),
+    CONSTRAINT units_level_check CHECK ((level = ANY (ARRAY['province'::text, 'department'::text, 'district'::text, 'commune'::text]))),
+    CONSTRAINT units_valid_range CHECK (((valid_from IS NULL) OR (valid_to IS NULL) OR (valid_from <= valid_to)))
 );
+CREATE VIEW read_model.kpi_current AS
+ SELECT kpi_snapshot.kpi,
+    kpi_snapshot.window_name,
+    kpi_snapshot.unit_code,
+    kpi_snapshot.unit_level,
+    kpi_snapshot.numerator,
+    kpi_snapshot.denominator,
+    kpi_snapshot.ratio,
+    kpi_snapshot.computed_at
+   FROM public.kpi_snapshot;
+CREATE VIEW read_model.source_activity AS
+ SELECT source_activity.source,
+    source_activity.last_occurred_at
+   FROM public.source_activity;
+CREATE VIEW read_model.unit_activity AS
+ SELECT COALESCE(c.ancestor_code, a.unit_code) AS unit_code,
+    max(a.last_occurred_at) AS last_occurred_at
+   FROM (public.unit_activity a
+     LEFT JOIN public.unit_closure c ON ((c.descendant_code = a.unit_code)))
+  GROUP BY COALESCE(c.ancestor_code, a.unit_code);
+CREATE VIEW read_model.units AS
+ SELECT units.code,
+    units.name,
+    units.level
+   FROM public.units;
 ALTER TABLE ONLY public.alert_history ALTER COLUMN id SET DEFAULT nextval('public.alert_history_id_seq'::regclass);
 ALTER TABLE ONLY public.notification_outbox ALTER COLUMN id SET DEFAULT nextval('public.notification_outbox_id_seq'::regclass);
 ALTER TABLE ONLY public.alert_history
@@ -242,6 +279,8 @@ ALTER TABLE ONLY public.source_activity
     ADD CONSTRAINT source_activity_pkey PRIMARY KEY (source);
 ALTER TABLE ONLY public.unit_activity
     ADD CONSTRAINT unit_activity_pkey PRIMARY KEY (unit_code);
+ALTER TABLE ONLY public.unit_aliases
+    ADD CONSTRAINT unit_aliases_pkey PRIMARY KEY (alias);
 ALTER TABLE ONLY public.unit_closure
     ADD CONSTRAINT unit_closure_pkey PRIMARY KEY (ancestor_code, descendant_code);
 ALTER TABLE ONLY public.units
@@ -255,7 +294,13 @@ CREATE INDEX notification_outbox_due_idx ON public.notification_outbox USING btr
 CREATE INDEX procedure_catalogue_procedure_code_idx ON public.procedure_catalogue USING btree (procedure_code);
 CREATE INDEX processed_events_processed_at ON public.processed_events USING btree (processed_at);
 CREATE INDEX silences_ends_at_idx ON public.silences USING btree (ends_at) WHERE (deleted_at IS NULL);
+CREATE INDEX unit_aliases_unit_code_idx ON public.unit_aliases USING btree (unit_code);
 CREATE INDEX unit_closure_descendant_code_idx ON public.unit_closure USING btree (descendant_code);
 CREATE INDEX units_parent_code_idx ON public.units USING btree (parent_code);
+CREATE INDEX units_successor_code_idx ON public.units USING btree (successor_code);
+ALTER TABLE ONLY public.unit_aliases
+    ADD CONSTRAINT unit_aliases_unit_code_fkey FOREIGN KEY (unit_code) REFERENCES public.units(code) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED;
 ALTER TABLE ONLY public.units
     ADD CONSTRAINT units_parent_code_fkey FOREIGN KEY (parent_code) REFERENCES public.units(code) DEFERRABLE INITIALLY DEFERRED;
+ALTER TABLE ONLY public.units
+    ADD CONSTRAINT units_successor_code_fkey FOREIGN KEY (successor_code) REFERENCES public.units(code) DEFERRABLE INITIALLY DEFERRED;

@@ -29,11 +29,16 @@ pytestmark = pytest.mark.e2e
 SECRET = "e2e-hook-secret"
 TOKEN = "e2e-admin-token"
 FAST = {
-    "CIVICPULSE_ALERTS_OFFSET_RESET": "earliest", "CIVICPULSE_ALERTS_EVAL_INTERVAL_S": "0.3",
-    "CIVICPULSE_ALERTS_DISPATCH_POLL_S": "0.2", "CIVICPULSE_ALERTS_DISPATCH_BACKOFF_BASE_S": "0.2",
-    "CIVICPULSE_ALERTS_DISPATCH_BACKOFF_MAX_S": "1", "CIVICPULSE_ALERTS_RULES_POLL_S": "0.5",
-    "CIVICPULSE_ALERTS_DISPATCH_LEASE_S": "5", "CIVICPULSE_ALERTS_ADMIN_TOKEN": TOKEN, "E2E_HOOK_SECRET": SECRET,
-}  # fmt: skip
+    "CIVICPULSE_ALERTS_OFFSET_RESET": "earliest",
+    "CIVICPULSE_ALERTS_EVAL_INTERVAL_S": "0.3",
+    "CIVICPULSE_ALERTS_DISPATCH_POLL_S": "0.2",
+    "CIVICPULSE_ALERTS_DISPATCH_BACKOFF_BASE_S": "0.2",
+    "CIVICPULSE_ALERTS_DISPATCH_BACKOFF_MAX_S": "1",
+    "CIVICPULSE_ALERTS_RULES_POLL_S": "0.5",
+    "CIVICPULSE_ALERTS_DISPATCH_LEASE_S": "5",
+    "CIVICPULSE_ALERTS_ADMIN_TOKEN": TOKEN,
+    "E2E_HOOK_SECRET": SECRET,
+}
 
 
 def kpi_rules(*, sink: HttpSink, receivers: str, for_: str, extra_receivers: str = "", summary: str = "") -> str:
@@ -60,9 +65,18 @@ rules:
 
 def snapshot(unit: str, ratio: float, *, denominator: int = 1000) -> KpiSnapshot:
     at = datetime.now(UTC)
-    return KpiSnapshot(kpi="online_submission_rate", window="30d", unit_code=unit, unit_level="district",
-                       numerator=round(ratio * denominator), denominator=denominator, ratio=ratio,
-                       window_start=at - timedelta(days=30), window_end=at, computed_at=at)  # fmt: skip
+    return KpiSnapshot(
+        kpi="online_submission_rate",
+        window="30d",
+        unit_code=unit,
+        unit_level="district",
+        numerator=round(ratio * denominator),
+        denominator=denominator,
+        ratio=ratio,
+        window_start=at - timedelta(days=30),
+        window_end=at,
+        computed_at=at,
+    )
 
 
 class SnapshotFeed:
@@ -74,8 +88,9 @@ class SnapshotFeed:
 
     async def send(self, *snapshots: KpiSnapshot) -> None:
         for item in snapshots:
-            await self._producer.send_and_wait(self._topic, snapshot_adapter.dump_json(item),
-                                               key="|".join(item.scope).encode())  # fmt: skip
+            await self._producer.send_and_wait(
+                self._topic, snapshot_adapter.dump_json(item), key="|".join(item.scope).encode()
+            )
 
 
 @pytest.fixture
@@ -113,8 +128,12 @@ def alerts_service(
     def make(rules: str, name: str = "alerts", **extra: str) -> ServiceUnderTest:
         rules_file = tmp_path / "rules.yaml"
         rules_file.write_text(rules)
-        settings = {**FAST, "CIVICPULSE_ALERTS_RULES_FILE": str(rules_file), "CIVICPULSE_ALERTS_GROUP_ID": group,
-                    **extra}  # fmt: skip
+        settings = {
+            **FAST,
+            "CIVICPULSE_ALERTS_RULES_FILE": str(rules_file),
+            "CIVICPULSE_ALERTS_GROUP_ID": group,
+            **extra,
+        }
         env = service_env(kafka=kafka_settings, topics=topics, pg_dsn=database, **settings)
         service = ServiceUnderTest(name, ["alerts", "serve"], env=env, log_dir=tmp_path)
         started.append(service)
@@ -145,22 +164,30 @@ def hooks_about(sink: HttpSink, unit: str) -> list[dict[str, Any]]:
 
 
 async def test_a_kpi_alert_fires_once_reaches_webhook_alertmanager_and_email_and_resolves_once(
-    alerts_service: Callable[..., ServiceUnderTest], feed: SnapshotFeed, sink: HttpSink, tmp_path: Path,
-    *, kafka_settings: KafkaSettings, topics: TopicSettings,
-) -> None:  # fmt: skip
+    alerts_service: Callable[..., ServiceUnderTest],
+    feed: SnapshotFeed,
+    sink: HttpSink,
+    tmp_path: Path,
+    *,
+    kafka_settings: KafkaSettings,
+    topics: TopicSettings,
+) -> None:
     smtp = SmtpSink().start()
     alertmanager = Alertmanager(tmp_path / "am", webhook_url=f"{sink.url}/from-am").start()
     try:
-        extra = (f"  - {{name: am, type: alertmanager, url: \"{alertmanager.url}\", resend_interval: 1s}}\n"
-                 f"  - {{name: mail, type: email, smtp_host: 127.0.0.1, smtp_port: {smtp.port}, "
-                 f"from_address: alerts@civicpulse.test, to: [oncall@civicpulse.test]}}")  # fmt: skip
+        extra = (
+            f'  - {{name: am, type: alertmanager, url: "{alertmanager.url}", resend_interval: 1s}}\n'
+            f"  - {{name: mail, type: email, smtp_host: 127.0.0.1, smtp_port: {smtp.port}, "
+            f"from_address: alerts@civicpulse.test, to: [oncall@civicpulse.test]}}"
+        )
         rules = kpi_rules(sink=sink, receivers="ops, am, mail", for_="2s", extra_receivers=extra)
         service = alerts_service(rules)
         service.start()
         flap = [0.86, 0.875]
         for i in range(12):  # ~6 s: HD.CG below target throughout, HD.GL flapping, HD.TK on a handful of dossiers
-            await feed.send(snapshot("HD.CG", 0.80), snapshot("HD.GL", flap[i % 2]),
-                            snapshot("HD.TK", 0.10, denominator=12))  # fmt: skip
+            await feed.send(
+                snapshot("HD.CG", 0.80), snapshot("HD.GL", flap[i % 2]), snapshot("HD.TK", 0.10, denominator=12)
+            )
             await asyncio.sleep(0.5)
         await eventually(lambda: hooks_about(sink, "HD.CG"), timeout=20, what="the webhook gets the firing")
         [alert] = service.get("/v1/alerts?status=firing").json()["items"]
@@ -172,11 +199,17 @@ async def test_a_kpi_alert_fires_once_reaches_webhook_alertmanager_and_email_and
         (tmp_path / "rules.yaml").write_text(rules.replace("below {target_pct}", "under the {target_pct} target"))
         assert service.process is not None
         os.kill(service.process.pid, signal.SIGHUP)
-        await eventually(lambda: service.metric('civicpulse_alert_rules_reloads_total{outcome="applied"}') >= 1,
-                         timeout=10, what="the rules reload")  # fmt: skip
+        await eventually(
+            lambda: service.metric('civicpulse_alert_rules_reloads_total{outcome="applied"}') >= 1,
+            timeout=10,
+            what="the rules reload",
+        )
         (tmp_path / "rules.yaml").write_text("rules: [{name: broken}]")
-        await eventually(lambda: service.metric('civicpulse_alert_rules_reloads_total{outcome="rejected"}') >= 1,
-                         timeout=10, what="a broken file is rejected")  # fmt: skip
+        await eventually(
+            lambda: service.metric('civicpulse_alert_rules_reloads_total{outcome="rejected"}') >= 1,
+            timeout=10,
+            what="a broken file is rejected",
+        )
         for _ in range(4):
             await feed.send(snapshot("HD.CG", 0.81), snapshot("HD.GL", 0.86), snapshot("HD.GL", 0.875))
             await asyncio.sleep(0.5)
@@ -190,9 +223,10 @@ async def test_a_kpi_alert_fires_once_reaches_webhook_alertmanager_and_email_and
         )
         await eventually(lambda: len(smtp.messages) >= 2, timeout=20, what="both emails")
         resolved_by_am = await eventually(
-            lambda: [r for r in sink.delivered("/from-am") if r.json()["status"] == "resolved"], timeout=30,
+            lambda: [r for r in sink.delivered("/from-am") if r.json()["status"] == "resolved"],
+            timeout=30,
             what="alertmanager forwards the resolution",
-        )  # fmt: skip
+        )
         await asyncio.sleep(1.5)  # a few more evaluation and dispatch rounds: nothing else may arrive
 
         hooks = hooks_about(sink, "HD.CG")
@@ -211,7 +245,10 @@ async def test_a_kpi_alert_fires_once_reaches_webhook_alertmanager_and_email_and
         assert service.get("/v1/alerts").json()["count"] == 0
         changes = await consume_changes(kafka_settings, topics.topic_alerts, at_least=3)
         assert [(c["subject"], c["to_status"]) for c in changes if c["subject"] == "HD.CG"] == [
-            ("HD.CG", "pending"), ("HD.CG", "firing"), ("HD.CG", "resolved")]  # fmt: skip
+            ("HD.CG", "pending"),
+            ("HD.CG", "firing"),
+            ("HD.CG", "resolved"),
+        ]
         assert {c["subject"] for c in changes} <= {"HD.CG", "HD.GL"}  # the flapping unit: pending, never firing
         assert "firing" not in [c["to_status"] for c in changes if c["subject"] == "HD.GL"]
     finally:
@@ -220,8 +257,9 @@ async def test_a_kpi_alert_fires_once_reaches_webhook_alertmanager_and_email_and
 
 
 async def consume_changes(kafka: KafkaSettings, topic: str, *, at_least: int) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(topic, **kafka.aiokafka_options(), auto_offset_reset="earliest",
-                                group_id=f"t-{uuid.uuid4().hex[:6]}")  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        topic, **kafka.aiokafka_options(), auto_offset_reset="earliest", group_id=f"t-{uuid.uuid4().hex[:6]}"
+    )
     await consumer.start()
     try:
         records: list[dict[str, Any]] = []
@@ -251,11 +289,15 @@ async def test_notifications_pending_across_a_receiver_outage_and_a_crash_arrive
     # Down again, a second alert fires, and the service is killed with its notification pending.
     sink.failing = True
     await feed.send(snapshot("HD.GL", 0.5))
-    await eventually(lambda: [a for a in sink.attempts("/hook") if b"HD.GL" in a.body], timeout=20,
-                     what="the second notification is being retried")  # fmt: skip
+    await eventually(
+        lambda: [a for a in sink.attempts("/hook") if b"HD.GL" in a.body],
+        timeout=20,
+        what="the second notification is being retried",
+    )
     service.kill()
-    pending = await query(database, "SELECT notification_id FROM notification_outbox "
-                                    "WHERE receiver = 'ops' AND status = 'pending'")  # fmt: skip
+    pending = await query(
+        database, "SELECT notification_id FROM notification_outbox WHERE receiver = 'ops' AND status = 'pending'"
+    )
     assert len(pending) == 1
     sink.failing = False
     service.start()
@@ -267,24 +309,39 @@ async def test_notifications_pending_across_a_receiver_outage_and_a_crash_arrive
     delivered_ids = [r.headers["X-CivicPulse-Notification-Id"] for r in sink.delivered("/hook")]
     assert len(delivered_ids) == 2, delivered_ids  # each arrived exactly once: no duplicate, no re-notification
     assert set(delivered_ids) == {str(pending[0]["notification_id"]), hooks_about(sink, "HD.CG")[0]["id"]}
-    rows = await query(database, "SELECT status, count(*) AS n FROM notification_outbox WHERE receiver = 'ops' "
-                                 "GROUP BY status")  # fmt: skip
+    rows = await query(
+        database, "SELECT status, count(*) AS n FROM notification_outbox WHERE receiver = 'ops' GROUP BY status"
+    )
     assert {r["status"]: r["n"] for r in rows} == {"delivered": 2}
     transitions = await query(database, "SELECT alert_id, to_status FROM alert_history ORDER BY id")
     assert [(t["alert_id"], t["to_status"]) for t in transitions] == [
-        ("online-low/HD.CG", "pending"), ("online-low/HD.CG", "firing"),
-        ("online-low/HD.GL", "pending"), ("online-low/HD.GL", "firing")]  # fmt: skip
+        ("online-low/HD.CG", "pending"),
+        ("online-low/HD.CG", "firing"),
+        ("online-low/HD.GL", "pending"),
+        ("online-low/HD.GL", "firing"),
+    ]
 
 
 async def test_a_source_that_goes_quiet_raises_its_alert(
-    alerts_service: Callable[..., ServiceUnderTest], sink: HttpSink, kafka_settings: KafkaSettings,
-    *, topics: TopicSettings, database: str, tmp_path: Path,
-) -> None:  # fmt: skip
+    alerts_service: Callable[..., ServiceUnderTest],
+    sink: HttpSink,
+    kafka_settings: KafkaSettings,
+    *,
+    topics: TopicSettings,
+    database: str,
+    tmp_path: Path,
+) -> None:
     metrics = ServiceUnderTest(
-        "metrics", ["metrics", "serve"], log_dir=tmp_path,
-        env=service_env(kafka=kafka_settings, topics=topics, pg_dsn=database,
-                        CIVICPULSE_METRICS_GROUP_ID=f"metrics-{uuid.uuid4().hex[:6]}"),
-    )  # fmt: skip
+        "metrics",
+        ["metrics", "serve"],
+        log_dir=tmp_path,
+        env=service_env(
+            kafka=kafka_settings,
+            topics=topics,
+            pg_dsn=database,
+            CIVICPULSE_METRICS_GROUP_ID=f"metrics-{uuid.uuid4().hex[:6]}",
+        ),
+    )
     rules = f"""
 receivers: [{{name: ops, type: webhook, url: "{sink.url}/hook", secret_env: E2E_HOOK_SECRET}}]
 rules:
@@ -319,6 +376,8 @@ rules:
         finally:
             talker.cancel()
         assert [(r.json()["subject"], r.json()["status"]) for r in sink.delivered("/hook")] == [
-            ("portal-a", "firing"), ("portal-a", "resolved")]  # fmt: skip
+            ("portal-a", "firing"),
+            ("portal-a", "resolved"),
+        ]
     finally:
         metrics.kill()

@@ -19,6 +19,7 @@ from tests.support.factories import random_events
 from tests.support.services import ServiceUnderTest, poll, produce, service_env
 
 pytestmark = pytest.mark.e2e
+ROOT = "H24"  # today's province of the sample tree; its closure folds in the units of its predecessor HD
 
 
 async def stored_counts(dsn: str) -> dict[tuple[Any, ...], list[int]]:
@@ -45,8 +46,8 @@ def ground_truth(events: list[Event]) -> dict[tuple[Any, ...], list[int]]:
     return {tuple(k): v for k, v in aggregate(unique.values()).items()}
 
 
-def hd_online_rate(service: ServiceUnderTest) -> dict[str, Any] | None:
-    items = service.get("/v1/kpis?kpi=online_submission_rate&window=30d&unit=HD").json()["items"]
+def root_online_rate(service: ServiceUnderTest) -> dict[str, Any] | None:
+    items = service.get(f"/v1/kpis?kpi=online_submission_rate&window=30d&unit={ROOT}").json()["items"]
     return items[0] if items else None
 
 
@@ -89,19 +90,25 @@ async def test_duplicates_and_a_replay_from_offset_zero_change_nothing(
     first = await stored_counts(pg_dsn)
     assert first == ground_truth(events)
 
-    # HD is the root: its 30-day online submission rate is every received dossier of the last 20 days.
+    # The root's 30-day online submission rate is every received dossier of the last 20 days.
     received = [e for e in events if isinstance(e, DossierReceived)]
-    poll(lambda: (hd_online_rate(service) or {}).get("denominator") == len(received), timeout=30,
-         what="snapshot reflects every received dossier")  # fmt: skip
-    item = hd_online_rate(service)
+    poll(
+        lambda: (root_online_rate(service) or {}).get("denominator") == len(received),
+        timeout=30,
+        what="snapshot reflects every received dossier",
+    )
+    item = root_online_rate(service)
     assert item is not None
     assert item["numerator"] == sum(1 for e in received if e.channel.value == "online")
     service.stop()
 
     replay = metrics_service("metrics-replay", CIVICPULSE_METRICS_GROUP_ID=f"replay-{uuid.uuid4().hex[:6]}")
     replay.start()
-    poll(lambda: replay.metric("civicpulse_events_duplicate_total") >= len(stream), timeout=120,
-         what="the replay consumed the whole topic")  # fmt: skip
+    poll(
+        lambda: replay.metric("civicpulse_events_duplicate_total") >= len(stream),
+        timeout=120,
+        what="the replay consumed the whole topic",
+    )
     assert await stored_counts(pg_dsn) == first
 
 

@@ -9,20 +9,16 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from fastapi import FastAPI
-from prometheus_client import CollectorRegistry
 
-from services.alerts.api import alerts_router
 from services.alerts.core.ruleset import parse_rules
-from services.alerts.engine import AlertEngine, EngineOptions
-from services.alerts.silences_api import silences_router
-from services.alerts.telemetry import AlertsMetrics
+from services.alerts.inject import Alerts
+from services.alerts.main import alerts_app
 from shared.db import create_pool
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import PostgresSettings
 from shared.snapshots import KpiSnapshot
-from tests.support.alerting import FakeClock
+from tests.support.alerting import FakeClock, alerts_over
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2026, 5, 10, 8, 0, tzinfo=UTC)
@@ -37,22 +33,27 @@ rules:
 
 
 def snapshot(unit: str, ratio: float, at: datetime) -> KpiSnapshot:
-    return KpiSnapshot(kpi="online_submission_rate", window="30d", unit_code=unit, unit_level="district",
-                       numerator=round(ratio * 1000), denominator=1000, ratio=ratio,
-                       window_start=at - timedelta(days=30), window_end=at, computed_at=at)  # fmt: skip
+    return KpiSnapshot(
+        kpi="online_submission_rate",
+        window="30d",
+        unit_code=unit,
+        unit_level="district",
+        numerator=round(ratio * 1000),
+        denominator=1000,
+        ratio=ratio,
+        window_start=at - timedelta(days=30),
+        window_end=at,
+        computed_at=at,
+    )
 
 
 class Api:
-    def __init__(self, pool: asyncpg.Pool[Any], clock: FakeClock) -> None:
-        self.pool, self.clock = pool, clock
-        self.engine = AlertEngine(pool=pool, rules=parse_rules(RULES),
-                                  options=EngineOptions(repeat_interval=timedelta(hours=4)),
-                                  metrics=AlertsMetrics.create(CollectorRegistry()), clock=clock)  # fmt: skip
-        app = FastAPI()
-        app.include_router(alerts_router(pool=lambda: pool, clock=clock))
-        app.include_router(silences_router(pool=lambda: pool, clock=clock, admin_token=TOKEN,
-                                           changed=self.engine.refresh_silences))  # fmt: skip
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://alerts")
+    """The service's HTTP side over its parts, built by its factory; the test drives the engine (no lifespan)."""
+
+    def __init__(self, pool: asyncpg.Pool[Any], alerts: Alerts, clock: FakeClock) -> None:
+        self.pool, self.clock, self.engine = pool, clock, alerts.engine
+        transport = httpx.ASGITransport(app=alerts_app(alerts))
+        self.http = httpx.AsyncClient(transport=transport, base_url="http://alerts")
 
 
 @pytest.fixture
@@ -60,10 +61,12 @@ async def api(pg_dsn: str) -> AsyncIterator[Api]:
     pool = await create_pool(PostgresSettings(pg_dsn=pg_dsn))
     async with pool.acquire() as connection:
         await sync_reference_data(connection, load_reference_data())
-    built = Api(pool, FakeClock(T0))
-    await built.engine.start()
-    yield built
-    await built.http.aclose()
+    clock = FakeClock(T0)
+    async with alerts_over(pool, rules=parse_rules(RULES), clock=clock, alerts_admin_token=TOKEN) as alerts:
+        built = Api(pool, alerts, clock)
+        await built.engine.start()
+        yield built
+        await built.http.aclose()
     await pool.close()
 
 
@@ -89,15 +92,22 @@ async def test_history_lists_changes_newest_first_in_pages(api: Api) -> None:
         await api.engine.on_snapshots([snapshot("HD.CG", value, api.clock.now)])
     first = (await api.http.get("/v1/alerts/history", params={"alert_id": "online-low/HD.CG", "limit": 3})).json()
     assert [(e["from_status"], e["to_status"]) for e in first["items"]] == [
-        ("resolved", "pending"), ("firing", "resolved"), ("pending", "firing")]  # fmt: skip
+        ("resolved", "pending"),
+        ("firing", "resolved"),
+        ("pending", "firing"),
+    ]
     rest = (await api.http.get("/v1/alerts/history", params={"before": first["next_before"]})).json()
     assert [(e["from_status"], e["to_status"]) for e in rest["items"]] == [("inactive", "pending")]
     assert rest["next_before"] is None
 
 
 async def test_silences_need_the_admin_token_and_mute_without_hiding(api: Api) -> None:
-    request = {"matchers": [{"name": "unit", "value": "HD.CG"}], "duration": "2h", "author": "ops",
-               "comment": "portal maintenance"}  # fmt: skip
+    request = {
+        "matchers": [{"name": "unit", "value": "HD.CG"}],
+        "duration": "2h",
+        "author": "ops",
+        "comment": "portal maintenance",
+    }
     assert (await api.http.post("/v1/silences", json=request)).status_code == 401
     assert (
         await api.http.post("/v1/silences", json=request, headers={"Authorization": "Bearer nope"})

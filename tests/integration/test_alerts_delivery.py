@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,22 +15,27 @@ import httpx
 import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
-from prometheus_client import CollectorRegistry
 
 from services.alerts.core.ruleset import RuleSet, parse_rules
-from services.alerts.delivery.alertmanager import AlertmanagerDeliverer, AlertmanagerResender
-from services.alerts.delivery.base import Deliverer
-from services.alerts.delivery.registry import build_deliverers
+from services.alerts.delivery.base import Deliverer, Receivers
 from services.alerts.delivery.webhook import SIGNATURE_HEADER, verify_signature
 from services.alerts.dispatcher import Dispatcher, DispatchOptions
-from services.alerts.engine import AlertEngine, EngineOptions
-from services.alerts.telemetry import AlertsMetrics
+from services.alerts.inject import Alerts
 from shared.db import create_pool
+from shared.producer import RecordProducer, RecordSink
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import KafkaSettings, PostgresSettings, TopicSettings
 from shared.snapshots import KpiSnapshot
-from tests.support.alerting import Alertmanager, FakeClock, HttpSink, SmtpSink, eventually
+from tests.support.alerting import (
+    Alertmanager,
+    FakeClock,
+    HttpSink,
+    RecordedChanges,
+    SmtpSink,
+    alerts_over,
+    eventually,
+)
 
 pytestmark = pytest.mark.integration
 T0 = datetime.now(UTC).replace(microsecond=0)
@@ -57,24 +63,24 @@ rules:
 
 
 class Harness:
-    """An engine and a dispatcher over one database, with a hand-driven clock and a recorded changes topic."""
+    """The service's parts over one database (built by its factory), a hand-driven clock, a recorded changes topic."""
 
-    def __init__(self, pool: asyncpg.Pool[Any], rules: RuleSet, clock: FakeClock, publish: Any) -> None:
-        self.pool, self.clock, self.rules = pool, clock, rules
-        self.metrics = AlertsMetrics.create(CollectorRegistry())
-        self.client = httpx.AsyncClient()
-        environ = {"TEST_HOOK_SECRET": SECRET, "TEST_SLACK_URL": rules.receivers["ops"].url.unicode_string()  # type: ignore[union-attr]
-                   .replace("/hook", "/slack")}  # fmt: skip
-        self.deliverers = build_deliverers(rules, client=self.client, environ=environ, publish_change=publish,
-                                           clock=clock)  # fmt: skip
-        self.engine = AlertEngine(pool=pool, rules=rules, options=EngineOptions(repeat_interval=timedelta(hours=4)),
-                                  metrics=self.metrics, clock=clock)  # fmt: skip
+    def __init__(self, pool: asyncpg.Pool[Any], alerts: Alerts, clock: FakeClock, changes: RecordedChanges) -> None:
+        self.pool, self.alerts, self.clock, self.changes = pool, alerts, clock, changes
+        self.rules, self.engine, self.metrics = alerts.engine.rules, alerts.engine, alerts.metrics
+        self.deliverers = alerts.receivers.current
 
     def dispatcher(self, deliverers: Mapping[str, Deliverer] | None = None, **options: Any) -> Dispatcher:
+        """A dispatcher with these options (base 1 s, cap 8 s by default) over the harness's outbox."""
         chosen = deliverers if deliverers is not None else self.deliverers
-        return Dispatcher(pool=self.pool, deliverers=lambda: chosen,
-                          options=DispatchOptions(**{"backoff_base_s": 1.0, "backoff_max_s": 8.0, **options}),
-                          metrics=self.metrics, clock=self.clock, rng=random.Random(7))  # fmt: skip
+        return Dispatcher(
+            outbox=self.alerts.storage.outbox,
+            receivers=Receivers(chosen),
+            options=DispatchOptions(**{"backoff_base_s": 1.0, "backoff_max_s": 8.0, **options}),
+            metrics=self.metrics,
+            clock=self.clock,
+            rng=random.Random(7),
+        )
 
     async def fire(self, unit: str = "HD.CG", value: float = 0.5) -> None:
         await self.engine.on_snapshots([snapshot(unit, value, self.clock.now)])
@@ -87,9 +93,18 @@ class Harness:
 
 
 def snapshot(unit: str, ratio: float, at: datetime) -> KpiSnapshot:
-    return KpiSnapshot(kpi="online_submission_rate", window="30d", unit_code=unit, unit_level="district",
-                       numerator=round(ratio * 1000), denominator=1000, ratio=ratio,
-                       window_start=at - timedelta(days=30), window_end=at, computed_at=at)  # fmt: skip
+    return KpiSnapshot(
+        kpi="online_submission_rate",
+        window="30d",
+        unit_code=unit,
+        unit_level="district",
+        numerator=round(ratio * 1000),
+        denominator=1000,
+        ratio=ratio,
+        window_start=at - timedelta(days=30),
+        window_end=at,
+        computed_at=at,
+    )
 
 
 @pytest.fixture
@@ -115,32 +130,32 @@ async def pool(pg_dsn: str) -> AsyncIterator[asyncpg.Pool[Any]]:
     await pool.close()
 
 
-async def _harness(pool: asyncpg.Pool[Any], rules: RuleSet) -> Harness:
-    changes: list[tuple[bytes, bytes]] = []
-
-    async def publish(key: bytes, value: bytes, headers: dict[str, str]) -> None:
-        changes.append((key, value))
-
-    built = Harness(pool, rules, FakeClock(T0), publish)
-    built.changes = changes  # type: ignore[attr-defined]
-    await built.engine.start()
-    return built
+@asynccontextmanager
+async def started(
+    pool: asyncpg.Pool[Any], rules: RuleSet, clock: FakeClock, *, producer: RecordSink | None = None, **settings: Any
+) -> AsyncIterator[Harness]:
+    """A harness whose engine has started; the receivers' secrets come from its environment."""
+    changes = RecordedChanges()
+    slack_url = rules.receivers["ops"].url.unicode_string().replace("/hook", "/slack")  # type: ignore[union-attr]
+    environ = {"TEST_HOOK_SECRET": SECRET, "TEST_SLACK_URL": slack_url}
+    built = alerts_over(pool, rules=rules, clock=clock, producer=producer or changes, environ=environ, **settings)
+    async with built as alerts:
+        await alerts.engine.start()
+        yield Harness(pool, alerts, clock, changes)
 
 
 @pytest.fixture
 async def harness(pool: asyncpg.Pool[Any], sink: HttpSink, smtp: SmtpSink) -> AsyncIterator[Harness]:
     """Every receiver kind, Alertmanager's pointed at the sink."""
-    built = await _harness(pool, rules_for(sink, smtp, f"{sink.url}/am-unused"))
-    yield built
-    await built.client.aclose()
+    async with started(pool, rules_for(sink, smtp, f"{sink.url}/am-unused"), FakeClock(T0)) as built:
+        yield built
 
 
 @pytest.fixture
 async def webhook_only(pool: asyncpg.Pool[Any], sink: HttpSink, smtp: SmtpSink) -> AsyncIterator[Harness]:
     """The rule notifies the webhook only (and the recorded changes topic)."""
-    built = await _harness(pool, rules_for(sink, smtp, f"{sink.url}/am-unused", receivers="ops"))
-    yield built
-    await built.client.aclose()
+    async with started(pool, rules_for(sink, smtp, f"{sink.url}/am-unused", receivers="ops"), FakeClock(T0)) as built:
+        yield built
 
 
 async def statuses(pool: asyncpg.Pool[Any]) -> dict[str, tuple[str, int]]:
@@ -168,7 +183,7 @@ async def test_webhook_email_and_chat_receive_the_firing_and_the_resolution(
     ]
     assert [m["Message-ID"] for m in smtp.messages] == [f"<{h.json()['id']}@civicpulse>" for h in hooks]
     assert [s.json()["text"][:10] for s in sink.delivered("/slack")] == ["[FIRING:wa", "[RESOLVED]"]
-    changes = [orjson.loads(v)["to_status"] for _, v in harness.changes]  # type: ignore[attr-defined]
+    changes = [c["to_status"] for c in harness.changes.changes()]
     assert changes == ["pending", "firing", "resolved"]
     assert harness.metrics.sent.labels("ops")._value.get() == 2
 
@@ -185,8 +200,9 @@ async def test_a_receiver_down_for_a_while_gets_the_notification_once_after_it_r
     failed_attempts = sink.attempts("/hook")
     assert len(failed_attempts) == 4
     assert len({a.headers["X-CivicPulse-Notification-Id"] for a in failed_attempts}) == 1
-    row = await webhook_only.pool.fetchrow("SELECT attempts, next_attempt_at, last_error FROM notification_outbox "
-                                      "WHERE receiver = 'ops'")  # fmt: skip
+    row = await webhook_only.pool.fetchrow(
+        "SELECT attempts, next_attempt_at, last_error FROM notification_outbox WHERE receiver = 'ops'"
+    )
     assert row["attempts"] == 4
     assert "answered 503" in row["last_error"]
     sink.failing = False
@@ -221,8 +237,9 @@ async def test_a_dispatcher_that_dies_mid_delivery_leaves_it_to_be_redelivered_w
     await webhook_only.fire()
     rows = await webhook_only.pool.fetch(  # a poller claims the row, sends it, and dies before settling it
         "UPDATE notification_outbox SET attempts = 1, next_attempt_at = $1 WHERE receiver = 'ops' "
-        "RETURNING notification_id", webhook_only.clock.now + timedelta(seconds=60),
-    )  # fmt: skip
+        "RETURNING notification_id",
+        webhook_only.clock.now + timedelta(seconds=60),
+    )
     survivor = webhook_only.dispatcher(lease_s=60)
     await survivor.dispatch_once()
     assert sink.attempts("/hook") == []  # leased: nobody else sends it meanwhile
@@ -262,45 +279,47 @@ async def test_alertmanager_receives_the_alert_and_forwards_it_to_its_webhook(
     pool: asyncpg.Pool[Any], sink: HttpSink, smtp: SmtpSink, tmp_path: Path
 ) -> None:
     alertmanager = Alertmanager(tmp_path / "am", webhook_url=f"{sink.url}/from-am").start()
+    clock = FakeClock(datetime.now(UTC))
     try:
-        clock = FakeClock(datetime.now(UTC))
-        harness = Harness(pool, rules_for(sink, smtp, alertmanager.url), clock, None)
-        await harness.engine.start()
-        dispatcher = harness.dispatcher(deliverers={"am": harness.deliverers["am"]})
-        await harness.fire()
-        await dispatcher.dispatch_once()
-        forwarded = await eventually(lambda: sink.delivered("/from-am"), timeout=20, what="alertmanager forwards")
-        body = forwarded[0].json()
-        assert body["status"] == "firing"
-        [alert] = body["alerts"]
-        assert alert["labels"]["alertname"] == "online-low"
-        assert alert["labels"]["unit"] == "HD.CG"
-        assert alert["annotations"]["summary"] == "Huyện Cẩm Giàng online submission at 50.0%"
-        async with httpx.AsyncClient() as client:
-            [held] = (await client.get(f"{alertmanager.url}/api/v2/alerts", params={"active": "true"})).json()
-        ends_at = datetime.fromisoformat(held["endsAt"].replace("Z", "+00:00"))
-        assert timedelta(seconds=2) <= ends_at - clock.now <= timedelta(seconds=4)  # three 1 s resend intervals
-        resender = AlertmanagerResender(
-            deliverers=lambda: [d for d in harness.deliverers.values() if isinstance(d, AlertmanagerDeliverer)],
-            views=lambda: list(harness.engine.views.values()), rules=lambda: harness.rules, clock=clock,
-        )  # fmt: skip
-        clock.advance(seconds=5)  # long after the first endsAt: only the resend keeps the alert open
-        await resender.resend_due()
-        async with httpx.AsyncClient() as client:
-            [kept] = (await client.get(f"{alertmanager.url}/api/v2/alerts", params={"active": "true"})).json()
-        assert datetime.fromisoformat(kept["endsAt"].replace("Z", "+00:00")) > ends_at
-        clock.now = datetime.now(UTC)
-        await harness.fire(value=0.95)
-        await dispatcher.dispatch_once()
-        resolved = await eventually(lambda: [r for r in sink.delivered("/from-am") if r.json()["status"] == "resolved"],
-                                    timeout=20, what="alertmanager forwards the resolution")  # fmt: skip
-        assert resolved[0].json()["alerts"][0]["labels"]["unit"] == "HD.CG"
-        async with httpx.AsyncClient() as client:
-            active = (await client.get(f"{alertmanager.url}/api/v2/alerts", params={"active": "true"})).json()
-        assert active == []
-        await harness.client.aclose()
+        async with started(pool, rules_for(sink, smtp, alertmanager.url), clock) as harness:
+            await through_alertmanager(harness, sink, alertmanager, clock)
     finally:
         alertmanager.stop()
+
+
+async def through_alertmanager(harness: Harness, sink: HttpSink, alertmanager: Alertmanager, clock: FakeClock) -> None:
+    """Firing, kept open by the resender, then resolved: Alertmanager forwards each to its webhook."""
+    dispatcher = harness.dispatcher(deliverers={"am": harness.deliverers["am"]})
+    await harness.fire()
+    await dispatcher.dispatch_once()
+    forwarded = await eventually(lambda: sink.delivered("/from-am"), timeout=20, what="alertmanager forwards")
+    body = forwarded[0].json()
+    assert body["status"] == "firing"
+    [alert] = body["alerts"]
+    assert alert["labels"]["alertname"] == "online-low"
+    assert alert["labels"]["unit"] == "HD.CG"
+    assert alert["annotations"]["summary"] == "Huyện Cẩm Giàng online submission at 50.0%"
+    async with httpx.AsyncClient() as client:
+        [held] = (await client.get(f"{alertmanager.url}/api/v2/alerts", params={"active": "true"})).json()
+    ends_at = datetime.fromisoformat(held["endsAt"].replace("Z", "+00:00"))
+    assert timedelta(seconds=2) <= ends_at - clock.now <= timedelta(seconds=4)  # three 1 s resend intervals
+    clock.advance(seconds=5)  # long after the first endsAt: only the resend keeps the alert open
+    await harness.alerts.resender.resend_due()
+    async with httpx.AsyncClient() as client:
+        [kept] = (await client.get(f"{alertmanager.url}/api/v2/alerts", params={"active": "true"})).json()
+    assert datetime.fromisoformat(kept["endsAt"].replace("Z", "+00:00")) > ends_at
+    clock.now = datetime.now(UTC)
+    await harness.fire(value=0.95)
+    await dispatcher.dispatch_once()
+    resolved = await eventually(
+        lambda: [r for r in sink.delivered("/from-am") if r.json()["status"] == "resolved"],
+        timeout=20,
+        what="alertmanager forwards the resolution",
+    )
+    assert resolved[0].json()["alerts"][0]["labels"]["unit"] == "HD.CG"
+    async with httpx.AsyncClient() as client:
+        active = (await client.get(f"{alertmanager.url}/api/v2/alerts", params={"active": "true"})).json()
+    assert active == []
 
 
 async def test_state_changes_are_published_to_the_alerts_topic_keyed_by_alert(
@@ -309,22 +328,21 @@ async def test_state_changes_are_published_to_the_alerts_topic_keyed_by_alert(
     from faststream.kafka import KafkaBroker
 
     broker = KafkaBroker(kafka_settings.kafka_bootstrap)
-    publisher = broker.publisher(topics.topic_alerts)
     await broker.start()
     try:
-
-        async def publish(key: bytes, value: bytes, headers: dict[str, str]) -> None:
-            await publisher.publish(value, key=key, headers=headers)
-
-        harness = Harness(pool, rules_for(sink, smtp, f"{sink.url}/am", receivers="ops"), FakeClock(T0), publish)
-        await harness.engine.start()
-        await harness.fire()
-        await harness.drain(harness.dispatcher(), rounds=3)
-        await harness.client.aclose()
+        rules = rules_for(sink, smtp, f"{sink.url}/am", receivers="ops")
+        producer = RecordProducer(broker, timeout_s=10)
+        async with started(pool, rules, FakeClock(T0), producer=producer, topic_alerts=topics.topic_alerts) as harness:
+            await harness.fire()
+            await harness.drain(harness.dispatcher(), rounds=3)
     finally:
         await broker.stop()
-    consumer = AIOKafkaConsumer(topics.topic_alerts, **kafka_settings.aiokafka_options(),
-                                auto_offset_reset="earliest", group_id=f"t-{uuid.uuid4().hex[:6]}")  # fmt: skip
+    consumer = AIOKafkaConsumer(
+        topics.topic_alerts,
+        **kafka_settings.aiokafka_options(),
+        auto_offset_reset="earliest",
+        group_id=f"t-{uuid.uuid4().hex[:6]}",
+    )
     await consumer.start()
     try:
         records: list[Any] = []

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
-from prometheus_client import CollectorRegistry
 
 from services.alerts.core.ruleset import RuleSet, parse_rules
-from services.alerts.engine import AlertEngine, EngineOptions
-from services.alerts.telemetry import AlertsMetrics
+from services.alerts.engine import AlertEngine
 from services.metrics import store as metrics_store
 from shared.db import create_pool
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import PostgresSettings
 from shared.snapshots import KpiSnapshot
-from tests.support.alerting import FakeClock
+from tests.support.alerting import FakeClock, alerts_over
 from tests.support.factories import received
 
 pytestmark = pytest.mark.integration
@@ -51,12 +50,28 @@ rules:
 """
 
 
-def snapshot(unit: str, ratio: float | None, at: datetime, *, denominator: int = 1000, level: str = "district",
-             kpi: str = "online_submission_rate") -> KpiSnapshot:  # fmt: skip
+def snapshot(
+    unit: str,
+    ratio: float | None,
+    at: datetime,
+    *,
+    denominator: int = 1000,
+    level: str = "district",
+    kpi: str = "online_submission_rate",
+) -> KpiSnapshot:
     numerator = round((ratio or 0) * denominator)
-    return KpiSnapshot(kpi=kpi, window="30d", unit_code=unit, unit_level=level, numerator=numerator,
-                       denominator=denominator, ratio=ratio, window_start=at - timedelta(days=30), window_end=at,
-                       computed_at=at)  # fmt: skip
+    return KpiSnapshot(
+        kpi=kpi,
+        window="30d",
+        unit_code=unit,
+        unit_level=level,
+        numerator=numerator,
+        denominator=denominator,
+        ratio=ratio,
+        window_start=at - timedelta(days=30),
+        window_end=at,
+        computed_at=at,
+    )
 
 
 @pytest.fixture
@@ -73,10 +88,27 @@ def clock() -> FakeClock:
     return FakeClock(T0)
 
 
-def make_engine(pool: asyncpg.Pool[Any], clock: FakeClock, rules: RuleSet | None = None) -> AlertEngine:
-    options = EngineOptions(repeat_interval=timedelta(hours=4), runbook_base_url="https://runbooks/")
-    return AlertEngine(pool=pool, rules=rules or parse_rules(RULES), options=options,
-                       metrics=AlertsMetrics.create(CollectorRegistry()), clock=clock)  # fmt: skip
+EngineFactory = Callable[..., Awaitable[AlertEngine]]
+
+
+@pytest.fixture
+async def make_engine(pool: asyncpg.Pool[Any], clock: FakeClock) -> AsyncIterator[EngineFactory]:
+    """Engines over the test database, each built by the service's factory (repeats every 4 hours)."""
+    async with AsyncExitStack() as stack:
+
+        async def make(rules: RuleSet | None = None) -> AlertEngine:
+            alerts = await stack.enter_async_context(
+                alerts_over(
+                    pool,
+                    rules=rules or parse_rules(RULES),
+                    clock=clock,
+                    alerts_repeat_interval_s=4 * 3600,
+                    alerts_runbook_base_url="https://runbooks/",
+                )
+            )
+            return alerts.engine
+
+        yield make
 
 
 async def outbox(pool: asyncpg.Pool[Any], receiver: str | None = None) -> list[tuple[str, str, str]]:
@@ -97,19 +129,28 @@ async def drop_for_20_minutes(engine: AlertEngine, clock: FakeClock, unit: str =
 
 
 async def test_a_kpi_below_target_for_longer_than_for_fires_once_and_resolves_once(
-    pool: asyncpg.Pool[Any], clock: FakeClock
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
 ) -> None:
-    engine = make_engine(pool, clock)
+    engine = await make_engine()
     await engine.start()
     await drop_for_20_minutes(engine, clock)
     assert await outbox(pool, "ops") == [("ops", "online-low/HD.CG", "firing")]
     state = await pool.fetchrow("SELECT * FROM alert_state WHERE alert_id = 'online-low/HD.CG'")
     fired_at = T0 + timedelta(minutes=15)
     assert (state["status"], state["value"], state["target"], state["fired_at"]) == ("firing", 0.8, 0.87, fired_at)
-    assert state["annotations"] == {"summary": "Huyện Cẩm Giàng: 80.0% < 87.0% (30d)",
-                                    "runbook_url": "https://runbooks/kpi-below-target.md"}  # fmt: skip
-    assert state["labels"] == {"alertname": "online-low", "severity": "warning", "team": "ioc", "unit": "HD.CG",
-                               "unit_level": "district", "kpi": "online_submission_rate", "window": "30d"}  # fmt: skip
+    assert state["annotations"] == {
+        "summary": "Huyện Cẩm Giàng: 80.0% < 87.0% (30d)",
+        "runbook_url": "https://runbooks/kpi-below-target.md",
+    }
+    assert state["labels"] == {
+        "alertname": "online-low",
+        "severity": "warning",
+        "team": "ioc",
+        "unit": "HD.CG",
+        "unit_level": "district",
+        "kpi": "online_submission_rate",
+        "window": "30d",
+    }
     for value in (0.875, 0.879, 0.86):  # inside the margin, or breaching again: still the same firing alert
         await engine.on_snapshots([snapshot("HD.CG", value, clock.advance(minutes=1))])
     await engine.on_snapshots([snapshot("HD.CG", 0.9, clock.advance(minutes=1))])
@@ -117,21 +158,33 @@ async def test_a_kpi_below_target_for_longer_than_for_fires_once_and_resolves_on
     await engine.on_snapshots([snapshot("HD.CG", 0.95, clock.advance(minutes=1))])
     assert await outbox(pool, "ops") == [("ops", "online-low/HD.CG", "firing"), ("ops", "online-low/HD.CG", "resolved")]
     assert await outbox(pool, "am") == [("am", "online-low/HD.CG", "firing"), ("am", "online-low/HD.CG", "resolved")]
-    assert await history(pool) == [("online-low/HD.CG", "inactive", "pending"),
-                                   ("online-low/HD.CG", "pending", "firing"),
-                                   ("online-low/HD.CG", "firing", "resolved")]  # fmt: skip
+    assert await history(pool) == [
+        ("online-low/HD.CG", "inactive", "pending"),
+        ("online-low/HD.CG", "pending", "firing"),
+        ("online-low/HD.CG", "firing", "resolved"),
+    ]
     changes = await pool.fetch("SELECT payload FROM notification_outbox WHERE receiver = 'alerts-topic' ORDER BY id")
     assert [(c["payload"]["from_status"], c["payload"]["to_status"]) for c in changes] == [
-        ("inactive", "pending"), ("pending", "firing"), ("firing", "resolved")]  # fmt: skip
+        ("inactive", "pending"),
+        ("pending", "firing"),
+        ("firing", "resolved"),
+    ]
 
 
-async def test_a_recovery_inside_a_batch_cancels_the_pending_alert(pool: asyncpg.Pool[Any], clock: FakeClock) -> None:
-    engine = make_engine(pool, clock)
+async def test_a_recovery_inside_a_batch_cancels_the_pending_alert(
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
+) -> None:
+    engine = await make_engine()
     await engine.start()
     for minute in range(0, 30, 3):  # below, back above target, below: delivered together, every one counts
         at = T0 + timedelta(minutes=minute)
-        await engine.on_snapshots([snapshot("HD.CG", 0.86, at + timedelta(minutes=2)), snapshot("HD.CG", 0.80, at),
-                                   snapshot("HD.CG", 0.875, at + timedelta(minutes=1))])  # fmt: skip
+        await engine.on_snapshots(
+            [
+                snapshot("HD.CG", 0.86, at + timedelta(minutes=2)),
+                snapshot("HD.CG", 0.80, at),
+                snapshot("HD.CG", 0.875, at + timedelta(minutes=1)),
+            ]
+        )
         clock.now = at + timedelta(minutes=3)
         await engine.tick()
     assert await outbox(pool, "ops") == []
@@ -141,14 +194,18 @@ async def test_a_recovery_inside_a_batch_cancels_the_pending_alert(pool: asyncpg
 
 
 async def test_a_tiny_denominator_and_an_unwatched_kpi_produce_nothing(
-    pool: asyncpg.Pool[Any], clock: FakeClock
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
 ) -> None:
-    engine = make_engine(pool, clock)
+    engine = await make_engine()
     await engine.start()
     for _ in range(10):
-        await engine.on_snapshots([snapshot("HD.CG", 0.1, clock.now, denominator=49),
-                                   snapshot("HD.GL", 0.1, clock.now, kpi="satisfaction_rate"),
-                                   snapshot("HD", 0.1, clock.now, level="province")])  # fmt: skip
+        await engine.on_snapshots(
+            [
+                snapshot("HD.CG", 0.1, clock.now, denominator=49),
+                snapshot("HD.GL", 0.1, clock.now, kpi="satisfaction_rate"),
+                snapshot("HD", 0.1, clock.now, level="province"),
+            ]
+        )
         await engine.tick()
         clock.advance(minutes=5)
     assert await pool.fetchval("SELECT count(*) FROM alert_state") == 0
@@ -156,44 +213,48 @@ async def test_a_tiny_denominator_and_an_unwatched_kpi_produce_nothing(
 
 
 async def test_a_restart_neither_forgets_a_firing_alert_nor_notifies_it_again(
-    pool: asyncpg.Pool[Any], clock: FakeClock
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
 ) -> None:
-    first = make_engine(pool, clock)
+    first = await make_engine()
     await first.start()
     await drop_for_20_minutes(first, clock)
     assert len(await outbox(pool, "ops")) == 1
-    restarted = make_engine(pool, clock)
+    restarted = await make_engine()
     await restarted.start()
     for _ in range(10):
         await restarted.on_snapshots([snapshot("HD.CG", 0.80, clock.advance(minutes=10))])
         await restarted.tick()
-    assert restarted.views["online-low/HD.CG"].state.status.value == "firing"
+    assert restarted.alerts["online-low/HD.CG"].state.status.value == "firing"
     assert await outbox(pool, "ops") == [("ops", "online-low/HD.CG", "firing")]
     clock.advance(hours=3)  # four hours after firing: one repeat
     await restarted.tick()
     assert await outbox(pool, "ops") == [("ops", "online-low/HD.CG", "firing"), ("ops", "online-low/HD.CG", "repeat")]
 
 
-async def test_startup_evaluates_the_current_snapshot_table(pool: asyncpg.Pool[Any], clock: FakeClock) -> None:
+async def test_startup_evaluates_the_current_snapshot_table(
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
+) -> None:
     async with pool.acquire() as connection:
         await metrics_store.write_snapshots(connection, [snapshot("HD.GL", 0.5, T0), snapshot("HD.CG", 0.95, T0)])
-    engine = make_engine(pool, clock)
+    engine = await make_engine()
     await engine.start()
-    assert {v.state.alert_id: v.state.status.value for v in engine.views.values()} == {"online-low/HD.GL": "pending"}
+    assert {a.state.alert_id: a.state.status.value for a in engine.alerts.values()} == {"online-low/HD.GL": "pending"}
 
 
 async def test_a_silenced_alert_fires_and_is_listed_but_nobody_is_notified(
-    pool: asyncpg.Pool[Any], clock: FakeClock
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
 ) -> None:
     await pool.execute(
         "INSERT INTO silences (id, matchers, starts_at, ends_at, author, comment) "
         "VALUES (gen_random_uuid(), $1, $2, $3, 'ops', 'planned outage')",
-        [{"name": "unit", "value": "HD.CG", "is_regex": False, "is_equal": True}], T0, T0 + timedelta(hours=1),
-    )  # fmt: skip
-    engine = make_engine(pool, clock)
+        [{"name": "unit", "value": "HD.CG", "is_regex": False, "is_equal": True}],
+        T0,
+        T0 + timedelta(hours=1),
+    )
+    engine = await make_engine()
     await engine.start()
     await drop_for_20_minutes(engine, clock)
-    assert engine.views["online-low/HD.CG"].state.status.value == "firing"
+    assert engine.alerts["online-low/HD.CG"].state.status.value == "firing"
     assert await outbox(pool, "ops") == []
     note = await pool.fetchval("SELECT note FROM alert_history WHERE to_status = 'firing'")
     assert note.startswith("notifications muted by silence")
@@ -202,11 +263,15 @@ async def test_a_silenced_alert_fires_and_is_listed_but_nobody_is_notified(
     assert await outbox(pool, "ops") == [("ops", "online-low/HD.CG", "firing")]
 
 
-async def test_a_source_that_goes_quiet_raises_its_alert(pool: asyncpg.Pool[Any], clock: FakeClock) -> None:
+async def test_a_source_that_goes_quiet_raises_its_alert(
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
+) -> None:
     async with pool.acquire() as connection:
-        await metrics_store.record_batch(connection, [received(unit="HD.CG.01", at=T0, source="portal-a"),
-                                                      received(unit="HD.CG.01", at=T0, source="portal-b")])  # fmt: skip
-    engine = make_engine(pool, clock)
+        await metrics_store.record_batch(
+            connection,
+            [received(unit="HD.CG.01", at=T0, source="portal-a"), received(unit="HD.CG.01", at=T0, source="portal-b")],
+        )
+    engine = await make_engine()
     await engine.start()
     clock.advance(minutes=20)
     async with pool.acquire() as connection:
@@ -224,25 +289,27 @@ async def test_a_source_that_goes_quiet_raises_its_alert(pool: asyncpg.Pool[Any]
 
 
 async def test_reloading_rules_keeps_alert_state_and_resolves_alerts_of_removed_rules(
-    pool: asyncpg.Pool[Any], clock: FakeClock
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
 ) -> None:
-    engine = make_engine(pool, clock)
+    engine = await make_engine()
     await engine.start()
     await drop_for_20_minutes(engine, clock)
     await engine.reload(parse_rules(RULES.replace("{unit_name}:", "Alert for {unit_name}:")))
-    assert engine.views["online-low/HD.CG"].state.status.value == "firing"
+    assert engine.alerts["online-low/HD.CG"].state.status.value == "firing"
     assert await outbox(pool, "ops") == [("ops", "online-low/HD.CG", "firing")]
     without = RULES.split("  - name: source-quiet", maxsplit=1)[0].replace("name: online-low", "name: online-low-v2")
     await engine.reload(parse_rules(without))
-    assert engine.views["online-low/HD.CG"].state.status.value == "resolved"
+    assert engine.alerts["online-low/HD.CG"].state.status.value == "resolved"
     assert await outbox(pool, "ops") == [("ops", "online-low/HD.CG", "firing"), ("ops", "online-low/HD.CG", "resolved")]
     removed = "SELECT note FROM alert_history WHERE alert_id = 'online-low/HD.CG' ORDER BY id DESC LIMIT 1"
     assert await pool.fetchval(removed) == "rule removed"
-    assert engine.views["online-low-v2/HD.CG"].state.status.value == "pending"  # the new rule starts afresh
+    assert engine.alerts["online-low-v2/HD.CG"].state.status.value == "pending"  # the new rule starts afresh
 
 
-async def test_two_engines_on_one_database_fire_an_alert_once(pool: asyncpg.Pool[Any], clock: FakeClock) -> None:
-    first, second = make_engine(pool, clock), make_engine(pool, clock)
+async def test_two_engines_on_one_database_fire_an_alert_once(
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
+) -> None:
+    first, second = await make_engine(), await make_engine()
     await first.start()
     await second.start()
     for _ in range(5):
@@ -260,18 +327,20 @@ async def test_two_engines_on_one_database_fire_an_alert_once(pool: asyncpg.Pool
 
 
 async def test_alerts_of_a_rule_removed_while_the_service_was_down_are_retired_at_start(
-    pool: asyncpg.Pool[Any], clock: FakeClock
+    pool: asyncpg.Pool[Any], clock: FakeClock, make_engine: EngineFactory
 ) -> None:
-    engine = make_engine(pool, clock)
+    engine = await make_engine()
     await engine.start()
     await drop_for_20_minutes(engine, clock)  # online-low/HD.CG fires
     await engine.on_snapshots([snapshot("HD.GL", 0.80, clock.now)])  # online-low/HD.GL is pending
     head, tail = RULES.split("  - name: online-low", maxsplit=1)[0], RULES.split("  - name: source-quiet")[1]
     without = parse_rules(head + "  - name: source-quiet" + tail)
-    restarted = make_engine(pool, clock, rules=without)
+    restarted = await make_engine(without)
     await restarted.start()
     rows = await pool.fetch("SELECT alert_id, status FROM alert_state ORDER BY alert_id")
-    assert {(r["alert_id"], r["status"]) for r in rows} >= {("online-low/HD.CG", "resolved"),
-                                                              ("online-low/HD.GL", "inactive")}  # fmt: skip
+    assert {(r["alert_id"], r["status"]) for r in rows} >= {
+        ("online-low/HD.CG", "resolved"),
+        ("online-low/HD.GL", "inactive"),
+    }
     active = await pool.fetch("SELECT alert_id FROM alert_state WHERE status IN ('pending', 'firing')")
     assert [r["alert_id"] for r in active if r["alert_id"].startswith("online-low")] == []

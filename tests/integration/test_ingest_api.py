@@ -15,8 +15,8 @@ import httpx
 import pytest
 import yaml
 
-from services.ingest.adapters import AdapterContext, ProcedureInfo
 from services.ingest.auth import hash_token
+from services.ingest.core.adapters import AdapterContext, ProcedureInfo
 from services.ingest.main import create_app
 from services.ingest.settings import IngestSettings
 from shared.events import ServiceLevel, parse_event

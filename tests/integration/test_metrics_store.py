@@ -24,18 +24,24 @@ DAYS = timedelta(days=1)
 
 def online_commune_procedure() -> str:
     data = load_reference_data()
-    return next(p.code for p in data.catalogue.procedures.values()
-                if p.unit_level == UnitLevel.COMMUNE and p.service_level.value != "offline")  # fmt: skip
+    return next(
+        p.code
+        for p in data.catalogue.procedures.values()
+        if p.unit_level == UnitLevel.COMMUNE and p.service_level.value != "offline"
+    )
 
 
 def fixture_events() -> list[Event]:
     proc = online_commune_procedure()
     recent = NOW - HOURS
     events = [
-        *(received(unit="HD.CG.01", at=recent, channel="online", level="full_online", essential=True,
-                   procedure=proc) for _ in range(3)),
-        received(unit="HD.CG.01", at=recent, channel="in_person", level="partial_online", digitized=False,
-                 procedure=proc),
+        *(
+            received(unit="HD.CG.01", at=recent, channel="online", level="full_online", essential=True, procedure=proc)
+            for _ in range(3)
+        ),
+        received(
+            unit="HD.CG.01", at=recent, channel="in_person", level="partial_online", digitized=False, procedure=proc
+        ),
         *(received(unit="HD.CG.02", at=NOW - 3 * DAYS, channel="online", procedure=proc) for _ in range(2)),
         received(unit="HD.GL.01", at=NOW - 40 * DAYS, channel="postal", procedure=proc),
         completed(unit="HD.CG.01", at=recent, electronic=True, due=recent + DAYS),
@@ -44,7 +50,7 @@ def fixture_events() -> list[Event]:
         feedback(unit="HD.GL.01", at=NOW - 2 * HOURS, on_time=True, score=5),
         feedback(unit="HD.GL.01", at=NOW - 2 * HOURS, on_time=False, score=None),
         received(unit="XX.99", at=recent, channel="online", procedure=proc),
-    ]  # fmt: skip
+    ]
     return events
 
 
@@ -104,11 +110,17 @@ async def test_usage_rate_counts_distinct_offered_procedures_with_an_online_doss
 
 async def test_published_procedure_joins_the_usage_denominator(conn: asyncpg.Connection[Any]) -> None:
     before = await snapshot_table(conn)
-    publish = event_adapter.validate_python({
-        "event_id": "00000000-0000-4000-8000-000000000001", "type": "procedure.published",
-        "occurred_at": NOW.isoformat(), "source": "demo", "unit_code": "HD.CG.01",
-        "procedure_code": "NEW.PROC.1", "service_level": "full_online",
-    })  # fmt: skip
+    publish = event_adapter.validate_python(
+        {
+            "event_id": "00000000-0000-4000-8000-000000000001",
+            "type": "procedure.published",
+            "occurred_at": NOW.isoformat(),
+            "source": "demo",
+            "unit_code": "HD.CG.01",
+            "procedure_code": "NEW.PROC.1",
+            "service_level": "full_online",
+        }
+    )
     await store.record_batch(conn, [publish])
     after = await snapshot_table(conn)
     scope = ("online_service_usage_rate", "1d", "HD.CG.01")

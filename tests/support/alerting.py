@@ -1,4 +1,5 @@
-"""Test doubles that are real servers: an HTTP sink that records what receivers get, an SMTP server, Alertmanager."""
+"""Test doubles that are real servers (an HTTP sink that records what receivers get, an SMTP server, Alertmanager),
+and the alerts service's parts over a test database, built by the service's own factory."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import shutil
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
@@ -15,12 +18,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import orjson
 import yaml
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from services.alerts.core.ruleset import RuleSet
+from services.alerts.inject import Alerts, build_alerts
+from services.alerts.settings import AlertsSettings
 from shared.devstack.processes import free_port, spawn, stop_pid, wait_until
 from shared.devstack.stack import http_ok
+from shared.producer import OutgoingRecord, RecordSink
 
 ALERTMANAGER = "/usr/bin/prometheus-alertmanager"
 
@@ -137,19 +146,34 @@ class Alertmanager:
             raise RuntimeError(f"{ALERTMANAGER} is not installed (apt-get install prometheus-alertmanager)")
         self.home.mkdir(parents=True, exist_ok=True)
         config = {
-            "route": {"receiver": "sink", "group_by": ["alertname", "unit"], "group_wait": "100ms",
-                      "group_interval": "1s", "repeat_interval": "1h"},
+            "route": {
+                "receiver": "sink",
+                "group_by": ["alertname", "unit"],
+                "group_wait": "100ms",
+                "group_interval": "1s",
+                "repeat_interval": "1h",
+            },
             "receivers": [{"name": "sink", "webhook_configs": [{"url": self.webhook_url, "send_resolved": True}]}],
-        }  # fmt: skip
+        }
         (self.home / "alertmanager.yml").write_text(yaml.safe_dump(config))
         self._process = spawn(
-            [ALERTMANAGER, f"--config.file={self.home / 'alertmanager.yml'}", f"--storage.path={self.home / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--cluster.listen-address="],
-            log_file=self.home / "alertmanager.log", pid_file=self.home / "alertmanager.pid",
-        )  # fmt: skip
+            [
+                ALERTMANAGER,
+                f"--config.file={self.home / 'alertmanager.yml'}",
+                f"--storage.path={self.home / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--cluster.listen-address=",
+            ],
+            log_file=self.home / "alertmanager.log",
+            pid_file=self.home / "alertmanager.pid",
+        )
         process = self._process
-        wait_until(lambda: http_ok(f"{self.url}/-/ready"), timeout=30, what=f"alertmanager ({self.home})",
-                   alive=lambda: process.poll() is None)  # fmt: skip
+        wait_until(
+            lambda: http_ok(f"{self.url}/-/ready"),
+            timeout=30,
+            what=f"alertmanager ({self.home})",
+            alive=lambda: process.poll() is None,
+        )
         return self
 
     def stop(self) -> None:
@@ -186,3 +210,41 @@ class FakeClock:
     def advance(self, **delta: float) -> datetime:
         self.now = self.now + timedelta(**delta)
         return self.now
+
+
+class RecordedChanges:
+    """Stands in for the Kafka producer of the alerts topic: keeps every record it is given."""
+
+    def __init__(self) -> None:
+        self.records: list[OutgoingRecord] = []
+
+    async def send_all(self, records: Sequence[OutgoingRecord]) -> None:
+        self.records.extend(records)
+
+    def changes(self) -> list[Any]:
+        """The AlertChange bodies, in order."""
+        return [orjson.loads(r.value or b"") for r in self.records]
+
+
+@asynccontextmanager
+async def alerts_over(
+    pool: asyncpg.Pool[Any],
+    *,
+    rules: RuleSet,
+    clock: Callable[[], datetime],
+    producer: RecordSink | None = None,
+    environ: Mapping[str, str] | None = None,
+    **settings: Any,
+) -> AsyncIterator[Alerts]:
+    """The alerts service's parts over a test database, as `build_alerts` wires them (changes recorded unless a
+    producer is given); nothing consumes or runs in the background: the test drives the engine and dispatcher."""
+    built = build_alerts(
+        AlertsSettings(**settings),
+        pool=pool,
+        rules=rules,
+        clock=clock,
+        producer=producer or RecordedChanges(),
+        environ=environ or {},
+    )
+    async with built:
+        yield built

@@ -17,7 +17,7 @@ import httpx
 import orjson
 
 from services.ingest.auth import hash_token
-from services.metrics.core.counters import COUNTERS, aggregate, roll_up
+from services.metrics.core.counters import COUNTERS, aggregate
 from services.metrics.core.kpis import DEFAULT_KPIS, USAGE_RATE
 from shared.devstack.kafka import REPO_ROOT
 from shared.events import DossierReceived, Event, event_adapter
@@ -57,22 +57,25 @@ def expected_counts(events: Iterable[Event]) -> dict[tuple[Any, ...], list[int]]
 
 
 def expected_kpis(events: list[Event], refdata: ReferenceData) -> dict[tuple[str, str], tuple[int, int]]:
-    """(kpi, unit) → (numerator, denominator) for every unit of the tree, for a window holding all events."""
+    """(kpi, unit) → (numerator, denominator) for every unit of the tree, for a window holding all events.
+
+    A unit's figures count every dossier of the units it rolls up (`UnitTree.rollup`: its subtree, and its
+    predecessors with theirs), summed here directly from the events rather than through metrics' closure rows.
+    """
     per_unit: dict[str, list[int]] = {}
     for key, values in aggregate(events).items():
         row = per_unit.setdefault(key.unit_code, [0] * len(COUNTERS))
         for i, value in enumerate(values):
             row[i] += value
-    ancestors = {code: refdata.tree.ancestors(code) for code in refdata.tree.units}
-    totals = roll_up(per_unit, ancestors)
     offered = [e for e in refdata.catalogue.offered(refdata.tree) if e.service_level.value != "offline"]
     used = {(e.unit_code, e.procedure_code) for e in events if isinstance(e, DossierReceived) and e.channel == "online"}
     expected: dict[tuple[str, str], tuple[int, int]] = {}
     for unit in refdata.tree.units:
-        counters = dict(zip(COUNTERS, totals.get(unit, [0] * len(COUNTERS)), strict=True))
-        subtree = refdata.tree.descendants(unit)
-        offered_here = {e.procedure_code for e in offered if e.unit_code in subtree}
-        used_here = {p for (u, p) in used if u in subtree} & offered_here
+        covered = refdata.tree.rollup(unit)
+        sums = [sum(per_unit.get(code, [0] * len(COUNTERS))[i] for code in covered) for i in range(len(COUNTERS))]
+        counters = dict(zip(COUNTERS, sums, strict=True))
+        offered_here = {e.procedure_code for e in offered if e.unit_code in covered}
+        used_here = {p for (u, p) in used if u in covered} & offered_here
         for definition in DEFAULT_KPIS:
             if definition.name == USAGE_RATE:
                 expected[(definition.name, unit)] = (len(used_here), len(offered_here))

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from services.ingest.adapters import ADAPTERS, AdapterContext, AdapterError, Problem, ProcedureInfo
-from services.ingest.adapters.common import parse_vn_timestamp
+from services.ingest.core.adapters import ADAPTERS, AdapterContext, AdapterError, Problem, ProcedureInfo
+from services.ingest.core.adapters.common import parse_vn_timestamp
 from shared.events import (
     Channel,
     DossierCompleted,

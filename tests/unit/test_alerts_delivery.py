@@ -1,21 +1,17 @@
-"""Receivers' wire formats (through a mock HTTP transport), signatures, error classes and retry delays."""
+"""Receivers' wire formats (through a mock HTTP transport), signatures, error classes and notification ids."""
 
 from __future__ import annotations
 
 import json
-import random
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from services.alerts.core.backoff import retry_delay
 from services.alerts.core.conditions import Reading
-from services.alerts.core.notifications import AlertNotification, AlertView, build_notification, notification_id
+from services.alerts.core.notifications import Alert, AlertNotification, build_notification, notification_id
 from services.alerts.core.receivers import AlertmanagerReceiver, SlackReceiver, TelegramReceiver, WebhookReceiver
 from services.alerts.core.state import AlertState, Notice, NoticeKind
 from services.alerts.delivery.alertmanager import AlertmanagerDeliverer
@@ -30,12 +26,19 @@ NOW = datetime(2026, 5, 10, 8, 0, tzinfo=UTC)
 
 
 def notification(kind: NoticeKind = NoticeKind.FIRING) -> AlertNotification:
-    state = AlertState("online-low", "HD.CG", AlertStatus.FIRING, since=NOW, fired_at=NOW, episode=1,
-                       reading=Reading(0.812, NOW, 812, 1000))  # fmt: skip
+    state = AlertState(
+        "online-low",
+        "HD.CG",
+        AlertStatus.FIRING,
+        since=NOW,
+        fired_at=NOW,
+        episode=1,
+        reading=Reading(0.812, NOW, 812, 1000),
+    )
     labels = {"alertname": "online-low", "severity": "warning", "unit": "HD.CG"}
     annotations = {"summary": "Cẩm Giàng at 81.2% <b>", "runbook_url": "docs/runbooks/kpi-below-target.md"}
-    view = AlertView(state, "warning", labels, annotations, 0.87)
-    return build_notification(view, Notice(kind, 1, 0, NOW + timedelta(hours=1)))
+    alert = Alert(state, "warning", labels, annotations, 0.87)
+    return build_notification(alert, Notice(kind, 1, 0, NOW + timedelta(hours=1)))
 
 
 class Recorder:
@@ -116,8 +119,10 @@ async def test_slack_and_telegram_messages() -> None:
     assert sent["text"].startswith("<b>[FIRING:warning] Cẩm Giàng at 81.2% &lt;b&gt;</b>")
 
 
-@pytest.mark.parametrize(("status", "permanent"), [(500, False), (503, False), (429, False), (408, False),
-                                                   (400, True), (404, True), (401, True)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("status", "permanent"),
+    [(500, False), (503, False), (429, False), (408, False), (400, True), (404, True), (401, True)],
+)
 async def test_server_errors_are_retried_and_client_errors_are_permanent(status: int, permanent: bool) -> None:
     config = WebhookReceiver(name="ops", type="webhook", url="http://hooks.test/in")
     deliverer = WebhookDeliverer(config, client=Recorder(status).client(), secret=None)
@@ -149,16 +154,11 @@ def test_email_has_the_notification_id_as_message_id() -> None:
 def test_notification_ids_depend_on_alert_episode_kind_and_sequence_only() -> None:
     first = notification_id("r/HD", episode=1, kind=NoticeKind.FIRING, sequence=0)
     assert first == notification_id("r/HD", episode=1, kind=NoticeKind.FIRING, sequence=0)
-    others = {notification_id("r/HD", episode=2, kind=NoticeKind.FIRING, sequence=0),
-              notification_id("r/HD", episode=1, kind=NoticeKind.RESOLVED, sequence=0),
-              notification_id("r/HD", episode=1, kind=NoticeKind.REPEAT, sequence=1),
-              notification_id("r/HG", episode=1, kind=NoticeKind.FIRING, sequence=0)}  # fmt: skip
+    others = {
+        notification_id("r/HD", episode=2, kind=NoticeKind.FIRING, sequence=0),
+        notification_id("r/HD", episode=1, kind=NoticeKind.RESOLVED, sequence=0),
+        notification_id("r/HD", episode=1, kind=NoticeKind.REPEAT, sequence=1),
+        notification_id("r/HG", episode=1, kind=NoticeKind.FIRING, sequence=0),
+    }
     assert first not in others
     assert len(others) == 4
-
-
-@given(attempts=st.integers(min_value=1, max_value=200), seed=st.integers())
-def test_retry_delays_grow_exponentially_within_jitter_and_are_capped(attempts: int, seed: int) -> None:
-    delay = retry_delay(attempts, base=2.0, cap=600.0, rng=random.Random(seed)).total_seconds()
-    nominal = min(600.0, 2.0 * 2 ** (attempts - 1))
-    assert nominal / 2 <= delay <= nominal

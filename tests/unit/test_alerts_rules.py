@@ -64,8 +64,11 @@ def test_the_shipped_file_has_a_rule_per_kpi_and_level_with_the_default_targets(
     for (kpi, level), rule in kpi_rules.items():
         target = targets.lookup(kpi=kpi, level=level)
         assert target is not None
-        assert (rule.target, rule.min_denominator, rule.direction) == (target.target, target.min_denominator,
-                                                                       Direction.BELOW)  # fmt: skip
+        assert (rule.target, rule.min_denominator, rule.direction) == (
+            target.target,
+            target.min_denominator,
+            Direction.BELOW,
+        )
         assert (rule.window.value, rule.for_, rule.recovery_margin) == ("30d", timedelta(minutes=15), 0.01)
         assert rule.annotations.runbook_url == "{runbook_base_url}kpi-below-target.md"
     stale = {r.name: r for r in ruleset if not isinstance(r, KpiRule)}
@@ -104,8 +107,11 @@ def test_rules_inherit_defaults_and_merge_labels() -> None:
     """
     parsed = parse_rules(rules_text(rule, defaults=defaults)).get("r")
     assert parsed is not None
-    assert (parsed.for_, parsed.repeat_interval, parsed.receivers) == (timedelta(minutes=5), timedelta(hours=1),
-                                                                       ("ops",))  # fmt: skip
+    assert (parsed.for_, parsed.repeat_interval, parsed.receivers) == (
+        timedelta(minutes=5),
+        timedelta(hours=1),
+        ("ops",),
+    )
     assert parsed.labels == {"team": "ioc", "tier": "b"}
 
 
@@ -201,8 +207,9 @@ def test_check_command_exits_nonzero_and_prints_each_problem(tmp_path: Path) -> 
     missing_env = CliRunner().invoke(app, ["check", str(good)], env={"OPS_HOOK_SECRET": "", "TG_TOKEN": ""})
     assert missing_env.exit_code == 1
     assert "environment variable OPS_HOOK_SECRET is not set" in missing_env.output
-    ok = CliRunner().invoke(app, ["check", str(good)],
-                            env={"OPS_HOOK_SECRET": "k", "SLACK_URL": "https://h", "TG_TOKEN": "t"})  # fmt: skip
+    ok = CliRunner().invoke(
+        app, ["check", str(good)], env={"OPS_HOOK_SECRET": "k", "SLACK_URL": "https://h", "TG_TOKEN": "t"}
+    )
     assert ok.exit_code == 0, ok.output
     assert "OK, 1 rules, 5 receivers" in ok.output
 

@@ -19,8 +19,14 @@ LABELS = {"alertname": "online-low", "severity": "warning", "unit": "HD.CG", "kp
 
 
 def silence(*matchers: dict[str, Any], starts: datetime = NOW, ends: datetime = NOW + timedelta(hours=1)) -> Silence:
-    return Silence(id=uuid.uuid4(), matchers=[Matcher(**m) for m in matchers], starts_at=starts, ends_at=ends,
-                   author="ops", comment="maintenance")  # fmt: skip
+    return Silence(
+        id=uuid.uuid4(),
+        matchers=[Matcher(**m) for m in matchers],
+        starts_at=starts,
+        ends_at=ends,
+        author="ops",
+        comment="maintenance",
+    )
 
 
 @pytest.mark.parametrize(

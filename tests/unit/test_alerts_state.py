@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.alerts.core.conditions import Reading
-from services.alerts.core.notifications import AlertView, build_notification
+from services.alerts.core.notifications import Alert, build_notification
 from services.alerts.core.rules import KpiRule, SourceStaleRule
 from services.alerts.core.state import AlertState, Evaluation, NoticeKind, evaluate, retire
 from shared.alert_changes import AlertStatus
@@ -25,9 +25,15 @@ BELOW, ABOVE = 0.85, 0.90  # around a 0.87 target with a 0.01 margin: breach and
 
 def kpi_rule(**overrides: Any) -> KpiRule:
     fields: dict[str, Any] = {
-        "name": "online-low", "kpi": "online_submission_rate", "scope": {"levels": ["district"]}, "target": 0.87,
-        "recovery_margin": 0.01, "min_denominator": 50, "for": "15m", "annotations": {"summary": "low"},
-    }  # fmt: skip
+        "name": "online-low",
+        "kpi": "online_submission_rate",
+        "scope": {"levels": ["district"]},
+        "target": 0.87,
+        "recovery_margin": 0.01,
+        "min_denominator": 50,
+        "for": "15m",
+        "annotations": {"summary": "low"},
+    }
     return KpiRule.model_validate({**fields, **overrides})
 
 
@@ -174,8 +180,14 @@ def test_direction_above_fires_above_the_target_and_clears_below_target_minus_ma
 
 
 def test_a_quiet_source_fires_after_quiet_for_and_resolves_when_events_resume() -> None:
-    rule = SourceStaleRule.model_validate({"name": "src", "kind": "source_stale", "quiet_for": "30m",
-                                           "annotations": {"summary": "{source} quiet for {age}"}})  # fmt: skip
+    rule = SourceStaleRule.model_validate(
+        {
+            "name": "src",
+            "kind": "source_stale",
+            "quiet_for": "30m",
+            "annotations": {"summary": "{source} quiet for {age}"},
+        }
+    )
     run = Run(rule)
     last = T0
 
@@ -219,8 +231,11 @@ def replay(series: list[tuple[int, float | None, int, bool]], rule: KpiRule) -> 
     for gap, value, denominator, silenced in series:
         at += gap * MIN
         before = run.state
-        result = run.tick(at, silenced=silenced) if value is None else run.step(value, at, denominator=denominator,
-                                                                                 silenced=silenced)  # fmt: skip
+        result = (
+            run.tick(at, silenced=silenced)
+            if value is None
+            else run.step(value, at, denominator=denominator, silenced=silenced)
+        )
         log.append((before, value, denominator, at, result))
     return run, log
 
@@ -270,8 +285,9 @@ def test_property_evaluating_again_at_the_same_time_changes_nothing(
 ) -> None:
     run, log = replay(series, kpi_rule())
     for (*_, at, result), (*_, silenced) in zip(log, series, strict=True):
-        again = evaluate(result.state, result.state.reading, run.rule, now=at, repeat_interval=run.repeat,
-                         silenced=silenced)  # fmt: skip
+        again = evaluate(
+            result.state, result.state.reading, run.rule, now=at, repeat_interval=run.repeat, silenced=silenced
+        )
         assert (again.transitions, again.notices) == ([], [])
         assert again.state == result.state
 
@@ -300,11 +316,9 @@ def test_property_notification_ids_are_unique_and_stable(series: list[tuple[int,
     ids = []
     for attempt in range(2):
         run, _ = replay(series, kpi_rule())
-        view_ids = [
-            build_notification(AlertView(r.state, "warning", {}, {}, 0.87), n).id
-            for r in run.results
-            for n in r.notices
+        notification_ids = [
+            build_notification(Alert(r.state, "warning", {}, {}, 0.87), n).id for r in run.results for n in r.notices
         ]
-        ids.append(view_ids)
-        assert len(set(view_ids)) == len(view_ids), attempt
+        ids.append(notification_ids)
+        assert len(set(notification_ids)) == len(notification_ids), attempt
     assert ids[0] == ids[1]

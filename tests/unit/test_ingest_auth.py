@@ -10,8 +10,9 @@ import yaml
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from services.ingest.auth import DEV_TOKEN, Credentials, CredentialsError, RateLimit, hash_token, load_credentials
+from services.ingest.auth import DEV_TOKEN, Credentials, CredentialsError, hash_token, load_credentials
 from services.ingest.cli import app as cli
+from services.ingest.core.ratelimit import RateLimit
 from services.ingest.main import credentials_for
 from services.ingest.settings import IngestSettings
 

@@ -12,13 +12,11 @@ import pytest
 from aiokafka import ConsumerRecord
 from prometheus_client import CollectorRegistry
 
-from services.ingest.auth import RateLimit
+from services.ingest.core.ratelimit import RateLimit, RateLimiter
 from services.ingest.intake import ForeignSourceError, Intake, RateLimitedError
-from services.ingest.metrics import IngestMetrics
-from services.ingest.ratelimit import RateLimiter
-from services.ingest.raw_intake import RawIntake, dead_letter
+from services.ingest.raw_intake import RawIntake
 from services.ingest.settings import IngestSettings
-from services.ingest.validation import Rejection
+from services.ingest.telemetry import IngestMetrics
 from shared.events import Event, dump_event, event_adapter
 from shared.producer import KafkaUnavailable, OutgoingRecord, event_records
 
@@ -143,21 +141,6 @@ def test_published_bytes_are_the_canonical_serialisation_of_every_event_type() -
     records = event_records(events, topic="ev")
     assert [r.value for r in records] == [dump_event(e) for e in events]
     assert [r.key for r in records] == [b"D", b"D", b"D", b"F", b"U/P"]
-
-
-def test_dead_letter_keeps_key_value_and_headers_and_says_why_from_where_and_when() -> None:
-    original = record(b"\xff", 41, headers=[("trace", b"t-1"), ("x-dlq-reason", b"forged")])
-    letter = dead_letter(original, Rejection("not_json", "invalid JSON"), topic="dlq", at=NOW)
-    assert (letter.topic, letter.key, letter.value) == ("dlq", b"D-1", b"\xff")
-    assert dict(letter.headers) == {
-        "trace": b"t-1", "x-dlq-reason": b"not_json", "x-dlq-error": b"invalid JSON", "x-source-topic": b"raw",
-        "x-source-partition": b"2", "x-source-offset": b"41", "x-dlq-at": NOW.isoformat().encode(),
-    }  # fmt: skip
-
-
-def test_dead_letter_of_a_record_without_key_or_value_is_still_producible() -> None:
-    letter = dead_letter(record(None, 1, key=None), Rejection("not_json", "tombstone"), topic="dlq", at=NOW)
-    assert (letter.key, letter.value) == (b"", None)
 
 
 async def test_raw_batch_keeps_consumption_order_across_events_and_dead_letters_then_commits() -> None:

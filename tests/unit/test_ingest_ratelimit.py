@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.ingest.auth import RateLimit
-from services.ingest.ratelimit import RateLimiter, retry_after_header
+from services.ingest.core.ratelimit import RateLimit, RateLimiter, retry_after_header
 
 pytestmark = pytest.mark.unit
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.ingest.validation import (
+from services.ingest.core.validation import (
     BatchTooLargeError,
     InvalidBatchError,
     Rejection,

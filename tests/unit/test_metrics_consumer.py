@@ -8,7 +8,6 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from services.metrics.consumer import parse_batch
-from shared.dead_letters import dead_letter_headers
 from shared.events import dump_event
 from tests.support.factories import received
 
@@ -27,12 +26,14 @@ def test_bad_and_too_old_records_are_dead_lettered_with_reasons_and_the_rest_cou
     too_old = received(unit="HD.CG.01", at=NOW - timedelta(days=500))
     batch = [record(b"not json", 10), record(dump_event(good), 11), record(dump_event(too_old), 12),
              record(b'{"type": "dossier.received"}', 13)]  # fmt: skip
-    parsed = parse_batch(batch, oldest=NOW - timedelta(days=400))
+    parsed = parse_batch(batch, oldest=NOW - timedelta(days=400), dlq_topic="civicpulse.events.dlq", at=NOW)
     assert parsed.events == [good]
-    assert [(d.offset, d.reason) for d in parsed.dead] == [
+    headers = [{name: value.decode() for name, value in d.headers} for d in parsed.dead]
+    assert [(int(h["x-source-offset"]), h["x-dlq-reason"]) for h in headers] == [
         (10, "invalid_event"), (12, "older_than_retention"), (13, "invalid_event")]  # fmt: skip
-    headers = dead_letter_headers(parsed.dead[0])
-    assert headers["x-source-topic"] == "civicpulse.events"
-    assert (headers["x-source-partition"], headers["x-source-offset"]) == ("2", "10")
+    assert parsed.reasons == ["invalid_event", "older_than_retention", "invalid_event"]
+    assert headers[0]["x-source-topic"] == "civicpulse.events"
+    assert (headers[0]["x-source-partition"], headers[0]["x-source-offset"]) == ("2", "10")
+    assert (parsed.dead[0].topic, parsed.dead[0].key) == ("civicpulse.events.dlq", b"k")
     assert parsed.dead[0].value == b"not json"  # original bytes, untouched
-    assert "event_id" in dead_letter_headers(parsed.dead[2])["x-dlq-error"]
+    assert "event_id" in headers[2]["x-dlq-error"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.metrics.core.counters import COUNTERS, aggregate, increments, merge, roll_up
+from services.metrics.core.counters import COUNTERS, CounterKey, aggregate, increments, roll_up
 from services.metrics.core.kpis import DEFAULT_KPIS, KpiDefinition, kpi_definitions, ratio
 from services.metrics.core.snapshots import build_snapshots
 from services.metrics.core.windows import day_start, window_bounds, window_parts
@@ -20,12 +20,26 @@ VN = timedelta(hours=7)
 
 
 def test_received_online_full_online_essential_digitized_sets_each_counter() -> None:
-    event = received(unit="U", at=datetime(2026, 5, 1, tzinfo=UTC), channel="online", level="full_online",
-                     essential=True, digitized=True)  # fmt: skip
+    event = received(
+        unit="U",
+        at=datetime(2026, 5, 1, tzinfo=UTC),
+        channel="online",
+        level="full_online",
+        essential=True,
+        digitized=True,
+    )
     assert increments(event) == dict.fromkeys(
-        ["received", "received_online", "received_full_online", "received_online_capable", "received_digitized",
-         "essential_received", "essential_received_online"], 1,
-    )  # fmt: skip
+        [
+            "received",
+            "received_online",
+            "received_full_online",
+            "received_online_capable",
+            "received_digitized",
+            "essential_received",
+            "essential_received_online",
+        ],
+        1,
+    )
 
 
 def test_postal_offline_dossier_counts_only_as_received_and_postal() -> None:
@@ -103,8 +117,12 @@ def test_zero_denominator_is_no_data() -> None:
 
 
 def test_variant_excluding_postal_from_the_denominator_is_configuration() -> None:
-    variant = KpiDefinition(name="online_submission_rate", description="excluding postal",
-                            numerator=("received_online",), denominator=("received", "-received_postal"))  # fmt: skip
+    variant = KpiDefinition(
+        name="online_submission_rate",
+        description="excluding postal",
+        numerator=("received_online",),
+        denominator=("received", "-received_postal"),
+    )
     definitions = {d.name: d for d in kpi_definitions({"online_submission_rate": variant})}
     counters = dict.fromkeys(COUNTERS, 0) | {"received": 10, "received_postal": 2, "received_online": 6}
     assert definitions["online_submission_rate"].evaluate(counters) == (6, 8)
@@ -121,8 +139,14 @@ def test_snapshots_cover_every_unit_and_kpi_with_no_data_as_none() -> None:
     row = [0] * len(COUNTERS)
     row[COUNTERS.index("received")], row[COUNTERS.index("received_online")] = 4, 3
     totals = {"A": row}
-    snaps = build_snapshots(window=window, totals=totals, usage={}, units={"A": "district", "B": "commune"},
-                            definitions=DEFAULT_KPIS, computed_at=now)  # fmt: skip
+    snaps = build_snapshots(
+        window=window,
+        totals=totals,
+        usage={},
+        units={"A": "district", "B": "commune"},
+        definitions=DEFAULT_KPIS,
+        computed_at=now,
+    )
     by_scope = {(s.unit_code, s.kpi): s for s in snaps}
     assert len(snaps) == 2 * len(DEFAULT_KPIS)
     assert by_scope[("A", "online_submission_rate")].ratio == 0.75
@@ -132,14 +156,24 @@ def test_snapshots_cover_every_unit_and_kpi_with_no_data_as_none() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(seed=st.integers(0, 10_000), cut=st.integers(0, 60), cut2=st.integers(0, 60))
-def test_bucket_merging_is_associative_and_order_independent(seed: int, cut: int, cut2: int) -> None:
+def test_batches_counted_apart_add_up_to_the_whole_in_any_order(seed: int, cut: int, cut2: int) -> None:
     events = random_events(60, seed=seed, now=datetime(2026, 5, 10, tzinfo=UTC), days=3)
     a, b = sorted((cut, cut2))
     whole = aggregate(events)
-    parts = merge(merge(aggregate(events[:a]), aggregate(events[a:b])), aggregate(events[b:]))
-    other_order = merge(aggregate(events[b:]), merge(aggregate(events[:a]), aggregate(events[a:b])))
-    assert whole == parts == other_order
+    batches = [aggregate(events[:a]), aggregate(events[a:b]), aggregate(events[b:])]
+    assert upserted(batches) == whole
+    assert upserted(batches[::-1]) == whole
+    assert upserted([batches[1], batches[2], batches[0]]) == whole
     assert aggregate(reversed(events)) == whole
+
+
+def upserted(batches: list[dict[CounterKey, list[int]]]) -> dict[CounterKey, list[int]]:
+    """What `kpi_counts_hourly` holds after each batch's rows are added in turn (the upsert: row + excluded)."""
+    table: dict[CounterKey, list[int]] = {}
+    for rows in batches:
+        for key, values in rows.items():
+            table[key] = [held + added for held, added in zip(table.get(key, [0] * len(COUNTERS)), values, strict=True)]
+    return table
 
 
 @settings(max_examples=40, deadline=None)

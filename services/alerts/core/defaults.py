@@ -29,49 +29,55 @@ def default_rules(targets: Targets) -> dict[str, Any]:
     for target in targets.targets:
         if target.level not in LEVELS:
             continue
-        rules.append({
-            "name": f"{target.kpi}.{target.level}",
-            "kpi": target.kpi,
-            "window": WINDOW,
-            "scope": {"levels": [target.level]},
-            "direction": "below" if target.direction == "above" else "above",
-            "target": target.target,
-            "recovery_margin": RECOVERY_MARGIN,
-            "min_denominator": target.min_denominator,
-            "severity": SEVERITY[target.level],
-            "labels": {"family": "kpi-below-target"},
+        rules.append(
+            {
+                "name": f"{target.kpi}.{target.level}",
+                "kpi": target.kpi,
+                "window": WINDOW,
+                "scope": {"levels": [target.level]},
+                "direction": "below" if target.direction == "above" else "above",
+                "target": target.target,
+                "recovery_margin": RECOVERY_MARGIN,
+                "min_denominator": target.min_denominator,
+                "severity": SEVERITY[target.level],
+                "labels": {"family": "kpi-below-target"},
+                "annotations": {
+                    "summary": KPI_SUMMARY if target.direction == "above" else KPI_SUMMARY.replace("below", "above"),
+                    "description": KPI_DESCRIPTION,
+                    "runbook_url": "{runbook_base_url}kpi-below-target.md",
+                },
+            }
+        )
+    rules.append(
+        {
+            "name": "source-stale",
+            "kind": "source_stale",
+            "quiet_for": SOURCE_QUIET_FOR,
+            "for": "0s",
+            "severity": "critical",
+            "labels": {"family": "source-stale"},
             "annotations": {
-                "summary": KPI_SUMMARY if target.direction == "above" else KPI_SUMMARY.replace("below", "above"),
-                "description": KPI_DESCRIPTION,
-                "runbook_url": "{runbook_base_url}kpi-below-target.md",
+                "summary": "No events from source {source} for {age} (allowed: {quiet_for})",
+                "description": "The newest event from {source} occurred at {last_event_at}. Check the upstream system "
+                "and the ingest service.",
+                "runbook_url": "{runbook_base_url}source-stale.md",
             },
-        })  # fmt: skip
-    rules.append({
-        "name": "source-stale",
-        "kind": "source_stale",
-        "quiet_for": SOURCE_QUIET_FOR,
-        "for": "0s",
-        "severity": "critical",
-        "labels": {"family": "source-stale"},
-        "annotations": {
-            "summary": "No events from source {source} for {age} (allowed: {quiet_for})",
-            "description": "The newest event from {source} occurred at {last_event_at}. Check the upstream system "
-            "and the ingest service.",
-            "runbook_url": "{runbook_base_url}source-stale.md",
-        },
-    })  # fmt: skip
-    rules.append({
-        "name": "unit-stale.district",
-        "kind": "unit_stale",
-        "scope": {"levels": ["district"]},
-        "quiet_for": UNIT_QUIET_FOR,
-        "for": "0s",
-        "severity": "warning",
-        "labels": {"family": "unit-stale"},
-        "annotations": {
-            "summary": "No events for {unit_name} for {age} (allowed: {quiet_for})",
-            "description": "The newest event of {unit_name} ({unit}) or its communes occurred at {last_event_at}.",
-            "runbook_url": "{runbook_base_url}unit-stale.md",
-        },
-    })  # fmt: skip
+        }
+    )
+    rules.append(
+        {
+            "name": "unit-stale.district",
+            "kind": "unit_stale",
+            "scope": {"levels": ["district"]},
+            "quiet_for": UNIT_QUIET_FOR,
+            "for": "0s",
+            "severity": "warning",
+            "labels": {"family": "unit-stale"},
+            "annotations": {
+                "summary": "No events for {unit_name} for {age} (allowed: {quiet_for})",
+                "description": "The newest event of {unit_name} ({unit}) or its communes occurred at {last_event_at}.",
+                "runbook_url": "{runbook_base_url}unit-stale.md",
+            },
+        }
+    )
     return {"defaults": {"for": FOR, "receivers": []}, "rules": rules}

@@ -52,12 +52,18 @@ def template_context(
     }
     if isinstance(rule, KpiRule):
         context.update(
-            kpi=rule.kpi, window=rule.window.value, value_pct=percent(value), target=rule.target,
-            target_pct=percent(rule.target), recovery_margin=rule.recovery_margin, direction=rule.direction.value,
+            kpi=rule.kpi,
+            window=rule.window.value,
+            value_pct=percent(value),
+            target=rule.target,
+            target_pct=percent(rule.target),
+            recovery_margin=rule.recovery_margin,
+            direction=rule.direction.value,
             clear_pct=percent(rule.target + rule.recovery_margin * (1 if rule.direction is Direction.BELOW else -1)),
             numerator=reading.numerator if reading is not None else None,
-            denominator=reading.denominator if reading is not None else None, min_denominator=rule.min_denominator,
-        )  # fmt: skip
+            denominator=reading.denominator if reading is not None else None,
+            min_denominator=rule.min_denominator,
+        )
         return context
     last = reading.last_event_at if reading is not None else None
     context.update(

@@ -28,8 +28,8 @@ def change_id(alert_id: str, *, episode: int, transition: Transition) -> uuid.UU
 
 
 @dataclass(frozen=True, slots=True)
-class AlertView:
-    """An alert as people see it: identity, labels, rendered annotations and the figures."""
+class Alert:
+    """An alert as stored and shown: its state, severity, labels, rendered annotations and target."""
 
     state: AlertState
     severity: str
@@ -62,28 +62,48 @@ class AlertNotification(BaseModel):
     at: datetime
 
 
-def build_notification(view: AlertView, notice: Notice) -> AlertNotification:
+def build_notification(alert: Alert, notice: Notice) -> AlertNotification:
     """The notification of a notice, carrying the alert's figures at the time of the notice."""
-    state, reading = view.state, view.state.reading
+    state, reading = alert.state, alert.state.reading
     resolved = notice.kind is NoticeKind.RESOLVED
     return AlertNotification(
         id=notification_id(state.alert_id, episode=notice.episode, kind=notice.kind, sequence=notice.sequence),
-        kind=notice.kind, status="resolved" if resolved else "firing", alert_id=state.alert_id, rule=state.rule,
-        subject=state.subject, severity=view.severity, episode=notice.episode, labels=view.labels,
-        annotations=view.annotations, value=reading.value if reading else None, target=view.target,
-        numerator=reading.numerator if reading else None, denominator=reading.denominator if reading else None,
-        starts_at=state.fired_at or notice.at, ends_at=notice.at if resolved else None, at=notice.at,
-    )  # fmt: skip
+        kind=notice.kind,
+        status="resolved" if resolved else "firing",
+        alert_id=state.alert_id,
+        rule=state.rule,
+        subject=state.subject,
+        severity=alert.severity,
+        episode=notice.episode,
+        labels=alert.labels,
+        annotations=alert.annotations,
+        value=reading.value if reading else None,
+        target=alert.target,
+        numerator=reading.numerator if reading else None,
+        denominator=reading.denominator if reading else None,
+        starts_at=state.fired_at or notice.at,
+        ends_at=notice.at if resolved else None,
+        at=notice.at,
+    )
 
 
-def build_change(view: AlertView, transition: Transition) -> AlertChange:
+def build_change(alert: Alert, transition: Transition) -> AlertChange:
     """The message of one state change."""
-    state, reading = view.state, view.state.reading
+    state, reading = alert.state, alert.state.reading
     return AlertChange(
-        id=change_id(state.alert_id, episode=state.episode, transition=transition), alert_id=state.alert_id,
-        rule=state.rule, subject=state.subject, severity=view.severity, from_status=transition.from_status,
-        to_status=transition.to_status, at=transition.at, episode=state.episode,
-        value=reading.value if reading else None, target=view.target,
-        numerator=reading.numerator if reading else None, denominator=reading.denominator if reading else None,
-        labels=view.labels, annotations=view.annotations,
-    )  # fmt: skip
+        id=change_id(state.alert_id, episode=state.episode, transition=transition),
+        alert_id=state.alert_id,
+        rule=state.rule,
+        subject=state.subject,
+        severity=alert.severity,
+        from_status=transition.from_status,
+        to_status=transition.to_status,
+        at=transition.at,
+        episode=state.episode,
+        value=reading.value if reading else None,
+        target=alert.target,
+        numerator=reading.numerator if reading else None,
+        denominator=reading.denominator if reading else None,
+        labels=alert.labels,
+        annotations=alert.annotations,
+    )

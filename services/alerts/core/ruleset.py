@@ -75,8 +75,9 @@ class RuleSet:
 def parse_rules(text: str, *, source: str = "<rules>", receivers_text: str | None = None) -> RuleSet:
     """Validate a rules file (and an optional separate receivers file); raise RulesError listing every problem."""
     document = _mapping(text, source)
-    problems = [f"{source}: unknown top-level key {k!r}; expected {sorted(TOP_LEVEL)}" for k in document
-                if k not in TOP_LEVEL]  # fmt: skip
+    problems = [
+        f"{source}: unknown top-level key {k!r}; expected {sorted(TOP_LEVEL)}" for k in document if k not in TOP_LEVEL
+    ]
     receiver_items = _list(document, "receivers", source, problems)
     if receivers_text is not None:
         receiver_items += _list(_mapping(receivers_text, "<receivers>"), "receivers", "<receivers>", problems)

@@ -5,16 +5,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from services.alerts.core.notifications import AlertNotification, AlertView
+from services.alerts.core.notifications import Alert, AlertNotification
 from services.alerts.core.receivers import AlertmanagerReceiver
-from services.alerts.core.ruleset import RuleSet
-from services.alerts.delivery.base import NOTIFICATION_ID_HEADER, DeliveryError, post
+from services.alerts.delivery.base import NOTIFICATION_ID_HEADER, DeliveryError, Receivers, post
+from services.alerts.ports import KnownAlerts
 from shared.alert_changes import AlertStatus
 
 log = logging.getLogger(__name__)
@@ -63,31 +63,32 @@ class AlertmanagerDeliverer:
         notification = AlertNotification.model_validate(payload)
         ends = notification.ends_at if notification.ends_at else ends_at_while_firing(self.config, self._clock())
         alert = am_alert(
-            labels=notification.labels, annotations=notification.annotations, starts_at=notification.starts_at,
-            ends_at=ends, generator_url=self.config.generator_url,
-        )  # fmt: skip
+            labels=notification.labels,
+            annotations=notification.annotations,
+            starts_at=notification.starts_at,
+            ends_at=ends,
+            generator_url=self.config.generator_url,
+        )
         await self.push([alert], headers={NOTIFICATION_ID_HEADER: str(notification_id)})
 
     async def push(self, alerts: list[dict[str, Any]], *, headers: Mapping[str, str] | None = None) -> None:
         """POST a list of alerts."""
-        await post(self._client, self.url, what=f"alertmanager {self.config.name}", json=alerts,
-                   headers=dict(headers or {}), timeout_s=self.config.timeout.total_seconds())  # fmt: skip
+        await post(
+            self._client,
+            self.url,
+            what=f"alertmanager {self.config.name}",
+            json=alerts,
+            headers=dict(headers or {}),
+            timeout_s=self.config.timeout.total_seconds(),
+        )
 
 
 class AlertmanagerResender:
     """Re-sends every notified firing alert routed to Alertmanager each resend interval, as Alertmanager expects."""
 
-    def __init__(
-        self,
-        *,
-        deliverers: Callable[[], Iterable[AlertmanagerDeliverer]],
-        views: Callable[[], Iterable[AlertView]],
-        rules: Callable[[], RuleSet],
-        clock: Callable[[], datetime],
-    ) -> None:
-        self._deliverers = deliverers
-        self._views = views
-        self._rules = rules
+    def __init__(self, *, receivers: Receivers, known: KnownAlerts, clock: Callable[[], datetime]) -> None:
+        self._receivers = receivers
+        self._known = known
         self._clock = clock
         self._last: dict[str, datetime] = {}
 
@@ -103,12 +104,13 @@ class AlertmanagerResender:
     async def resend_due(self) -> None:
         """Push the firing alerts of every receiver whose resend interval has passed."""
         now = self._clock()
-        for deliverer in self._deliverers():
+        alertmanagers = [d for d in self._receivers.current.values() if isinstance(d, AlertmanagerDeliverer)]
+        for deliverer in alertmanagers:
             name = deliverer.config.name
             if now - self._last.get(name, datetime.min.replace(tzinfo=now.tzinfo)) < deliverer.config.resend_interval:
                 continue
             self._last[name] = now
-            alerts = [self._alert(view, deliverer.config, now) for view in self._firing(name)]
+            alerts = [self._alert(alert, deliverer.config, now) for alert in self._firing(name)]
             if alerts:
                 try:
                     await deliverer.push(alerts)
@@ -116,13 +118,20 @@ class AlertmanagerResender:
                     log.warning("alertmanager resend failed", extra={"receiver": name}, exc_info=True)
                     self._last[name] = now - deliverer.config.resend_interval + timedelta(seconds=5)
 
-    def _firing(self, receiver: str) -> list[AlertView]:
-        rules = self._rules()
-        routed = {r.name for r in rules if receiver in r.receivers}
-        return [v for v in self._views() if v.state.status is AlertStatus.FIRING and v.state.rule in routed
-                and v.state.last_notified_at is not None]  # fmt: skip
+    def _firing(self, receiver: str) -> list[Alert]:
+        routed = {r.name for r in self._known.rules if receiver in r.receivers}
+        return [
+            a
+            for a in self._known.alerts.values()
+            if a.state.status is AlertStatus.FIRING and a.state.rule in routed and a.state.last_notified_at is not None
+        ]
 
     @staticmethod
-    def _alert(view: AlertView, config: AlertmanagerReceiver, now: datetime) -> dict[str, Any]:
-        return am_alert(labels=view.labels, annotations=view.annotations, starts_at=view.state.fired_at or now,
-                        ends_at=ends_at_while_firing(config, now), generator_url=config.generator_url)  # fmt: skip
+    def _alert(alert: Alert, config: AlertmanagerReceiver, now: datetime) -> dict[str, Any]:
+        return am_alert(
+            labels=alert.labels,
+            annotations=alert.annotations,
+            starts_at=alert.state.fired_at or now,
+            ends_at=ends_at_while_firing(config, now),
+            generator_url=config.generator_url,
+        )

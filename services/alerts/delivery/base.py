@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -23,6 +24,13 @@ class Deliverer(Protocol):
     """Sends one outbox payload; raises DeliveryError (or any exception: retried) when it did not arrive."""
 
     async def deliver(self, notification_id: uuid.UUID, payload: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(slots=True)
+class Receivers:
+    """Receiver name → its deliverer; replaced as a whole when the rules are reloaded."""
+
+    current: Mapping[str, Deliverer]
 
 
 def check_response(response: httpx.Response, *, what: str) -> None:

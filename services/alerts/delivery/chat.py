@@ -22,9 +22,15 @@ def slack_message(notification: AlertNotification) -> dict[str, Any]:
     color = COLORS["resolved"] if notification.status == "resolved" else COLORS.get(notification.severity, "#439fe0")
     return {
         "text": headline(notification),
-        "attachments": [{"color": color, "text": "\n".join(details(notification)),
-                         "footer": f"CivicPulse · {notification.id}", "ts": int(notification.at.timestamp())}],
-    }  # fmt: skip
+        "attachments": [
+            {
+                "color": color,
+                "text": "\n".join(details(notification)),
+                "footer": f"CivicPulse · {notification.id}",
+                "ts": int(notification.at.timestamp()),
+            }
+        ],
+    }
 
 
 def telegram_message(notification: AlertNotification, *, chat_id: str) -> dict[str, Any]:
@@ -43,8 +49,13 @@ class SlackDeliverer:
 
     async def deliver(self, notification_id: uuid.UUID, payload: Mapping[str, Any]) -> None:
         message = slack_message(AlertNotification.model_validate(payload))
-        await post(self._client, self._url, what=f"slack {self._config.name}", json=message,
-                   timeout_s=self._config.timeout.total_seconds())  # fmt: skip
+        await post(
+            self._client,
+            self._url,
+            what=f"slack {self._config.name}",
+            json=message,
+            timeout_s=self._config.timeout.total_seconds(),
+        )
 
 
 class TelegramDeliverer:
@@ -57,5 +68,10 @@ class TelegramDeliverer:
 
     async def deliver(self, notification_id: uuid.UUID, payload: Mapping[str, Any]) -> None:
         message = telegram_message(AlertNotification.model_validate(payload), chat_id=self._config.chat_id)
-        await post(self._client, self._url, what=f"telegram {self._config.name}", json=message,
-                   timeout_s=self._config.timeout.total_seconds())  # fmt: skip
+        await post(
+            self._client,
+            self._url,
+            what=f"telegram {self._config.name}",
+            json=message,
+            timeout_s=self._config.timeout.total_seconds(),
+        )

@@ -20,8 +20,9 @@ from services.alerts.delivery.alertmanager import AlertmanagerDeliverer
 from services.alerts.delivery.base import Deliverer
 from services.alerts.delivery.chat import SlackDeliverer, TelegramDeliverer
 from services.alerts.delivery.smtp import EmailDeliverer
-from services.alerts.delivery.topic import AlertsTopicDeliverer, PublishChange
+from services.alerts.delivery.topic import AlertsTopicDeliverer
 from services.alerts.delivery.webhook import WebhookDeliverer
+from shared.producer import RecordSink
 
 
 def build_deliverers(
@@ -29,11 +30,13 @@ def build_deliverers(
     *,
     client: httpx.AsyncClient,
     environ: Mapping[str, str],
-    publish_change: PublishChange,
+    changes: RecordSink,
+    changes_topic: str,
     clock: Callable[[], datetime],
 ) -> dict[str, Deliverer]:
-    """Receiver name → deliverer, plus the reserved alerts-topic one (secrets were checked when rules loaded)."""
-    deliverers: dict[str, Deliverer] = {ALERTS_TOPIC_RECEIVER: AlertsTopicDeliverer(publish_change)}
+    """Receiver name → deliverer, plus the reserved alerts-topic one producing to `changes_topic` (secrets were
+    checked when the rules were loaded)."""
+    deliverers: dict[str, Deliverer] = {ALERTS_TOPIC_RECEIVER: AlertsTopicDeliverer(changes, topic=changes_topic)}
     for name, config in rules.receivers.items():
         if isinstance(config, WebhookReceiver):
             secret = environ.get(config.secret_env) if config.secret_env else None

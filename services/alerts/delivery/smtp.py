@@ -36,8 +36,9 @@ class EmailDeliverer:
         self._password = password
 
     async def deliver(self, notification_id: uuid.UUID, payload: Mapping[str, Any]) -> None:
-        message = email_message(AlertNotification.model_validate(payload), sender=self._config.from_address,
-                                recipients=self._config.to)  # fmt: skip
+        message = email_message(
+            AlertNotification.model_validate(payload), sender=self._config.from_address, recipients=self._config.to
+        )
         try:
             await asyncio.to_thread(self._send, message)
         except smtplib.SMTPRecipientsRefused as exc:

@@ -40,5 +40,11 @@ class WebhookDeliverer:
         headers = {"Content-Type": "application/json", NOTIFICATION_ID_HEADER: str(notification_id)}
         if self._secret is not None:
             headers[SIGNATURE_HEADER] = sign(self._secret, body)
-        await post(self._client, str(self._config.url), what=f"webhook {self._config.name}", content=body,
-                   headers=headers, timeout_s=self._config.timeout.total_seconds())  # fmt: skip
+        await post(
+            self._client,
+            str(self._config.url),
+            what=f"webhook {self._config.name}",
+            content=body,
+            headers=headers,
+            timeout_s=self._config.timeout.total_seconds(),
+        )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import NamedTuple
 
-from services.metrics.core.windows import bucket_of, vietnam_date, vietnam_day
+from services.metrics.core.windows import bucket_of, vietnam_day, vietnam_midnight
 from shared.events import (
     SATISFIED_FROM,
     Channel,
@@ -73,7 +73,7 @@ def increments(event: Event) -> dict[str, int]:
                 "completed_with_due": event.due_at is not None,
                 # Day granularity: finished any time on or before the due day (Vietnam time) is on time.
                 "completed_on_time": event.due_at is not None
-                and vietnam_date(event.completed_at) <= vietnam_date(event.due_at),
+                and vietnam_midnight(event.completed_at) <= vietnam_midnight(event.due_at),
             }
         case DossierRated():
             flags = {"rated": True, "rated_satisfied": event.score >= SATISFIED_FROM}
@@ -106,14 +106,6 @@ def aggregate(events: Iterable[Event]) -> dict[CounterKey, list[int]]:
         for name, value in adds.items():
             row[INDEX[name]] += value
     return rows
-
-
-def merge(left: dict[CounterKey, list[int]], right: dict[CounterKey, list[int]]) -> dict[CounterKey, list[int]]:
-    """Add two aggregates (associative and commutative, like the database upsert)."""
-    merged = {key: list(values) for key, values in left.items()}
-    for key, values in right.items():
-        _add_into(merged.setdefault(key, [0] * len(COUNTERS)), values)
-    return merged
 
 
 def rollups(

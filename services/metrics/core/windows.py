@@ -46,7 +46,7 @@ def all_windows(*, now: datetime) -> list[WindowBounds]:
     return [window_bounds(name, now=now) for name in WindowName]
 
 
-def vietnam_date(moment: datetime) -> datetime:
+def vietnam_midnight(moment: datetime) -> datetime:
     """Midnight (Vietnam time) of the day a moment falls on."""
     return moment.astimezone(VIETNAM).replace(hour=0, minute=0, second=0, microsecond=0)
 

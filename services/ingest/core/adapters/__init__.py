@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final, Protocol
 
-from services.ingest.adapters.common import AdapterContext, AdapterError, Problem, ProcedureInfo
-from services.ingest.adapters.dvcqg import DvcqgAdapter
-from services.ingest.adapters.emc import EmcAdapter
+from services.ingest.core.adapters.common import AdapterContext, AdapterError, Problem, ProcedureInfo
+from services.ingest.core.adapters.dvcqg import DvcqgAdapter
+from services.ingest.core.adapters.emc import EmcAdapter
 from shared.events import Event
 
 __all__ = ["ADAPTERS", "Adapter", "AdapterContext", "AdapterError", "Problem", "ProcedureInfo"]

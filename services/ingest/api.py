@@ -12,18 +12,18 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from services.ingest.adapters import Adapter, AdapterContext, AdapterError, Problem
 from services.ingest.auth import Credentials
-from services.ingest.intake import ForeignSourceError, Intake, RateLimitedError
-from services.ingest.ratelimit import retry_after_header
-from services.ingest.responses import BatchAccepted, documented_errors, rejected
-from services.ingest.settings import IngestSettings
-from services.ingest.validation import (
+from services.ingest.core.adapters import Adapter, AdapterContext, AdapterError, Problem
+from services.ingest.core.ratelimit import retry_after_header
+from services.ingest.core.validation import (
     BatchTooLargeError,
     InvalidBatchError,
     future_problems,
     parse_batch,
 )
+from services.ingest.intake import ForeignSourceError, Intake, RateLimitedError
+from services.ingest.responses import BatchAccepted, documented_errors, rejected
+from services.ingest.settings import IngestSettings
 from shared.events import Event
 from shared.producer import KafkaUnavailable
 

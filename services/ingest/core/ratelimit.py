@@ -7,10 +7,19 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from services.ingest.auth import RateLimit
+from pydantic import BaseModel, ConfigDict, Field
 
 EPSILON = 1e-9
 """Refill arithmetic in floats: a wait of exactly the announced Retry-After must pass."""
+
+
+class RateLimit(BaseModel):
+    """Sustained rate and burst of one source, in events."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events_per_second: float = Field(gt=0, description="Sustained events per second.")
+    burst: int = Field(ge=1, description="Events allowed at once on top of the sustained rate.")
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from services.ingest.adapters import Problem
+from services.ingest.core.adapters import Problem
 from shared.events import EVENT_TYPES, Event, event_adapter, event_list_adapter
 
 MAX_PROBLEMS = 1000

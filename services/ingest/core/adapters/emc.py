@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from services.ingest.adapters.common import (
+from services.ingest.core.adapters.common import (
     AdapterContext,
     ProcedureInfo,
     RecordReader,
@@ -51,8 +51,6 @@ def _first_code(reader: RecordReader, *fields: str) -> str | None:
 
 class EmcAdapter:
     """Translates EMC tracking pushes."""
-
-    format_name = FORMAT
 
     def translate(self, payload: object, *, source: str, context: AdapterContext) -> list[Event]:
         """Translate EMC pushes into canonical events, or raise AdapterError listing every problem."""

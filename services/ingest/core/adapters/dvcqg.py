@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Final
 from uuid import UUID
 
-from services.ingest.adapters.common import AdapterContext, RecordReader, derive_event_id, translate_records
+from services.ingest.core.adapters.common import AdapterContext, RecordReader, derive_event_id, translate_records
 from shared.events import Channel, DossierCompleted, DossierReceived, Event, Outcome
 
 FORMAT: Final = "dvcqg"
@@ -57,8 +57,6 @@ def _has_result_file(reader: RecordReader) -> bool:
 
 class DvcqgAdapter:
     """Translates national-portal dossier sync records."""
-
-    format_name = FORMAT
 
     def translate(self, payload: object, *, source: str, context: AdapterContext) -> list[Event]:
         """Translate a sync payload into canonical events, or raise AdapterError listing every problem."""

@@ -37,6 +37,7 @@ lint: bootstrap ## ruff, ruff format --check, mypy --strict, import contracts, c
 	@$(BIN)/lint-imports
 	@$(BIN)/civicpulse schema export --check
 	@$(BIN)/civicpulse docs config --check
+	@$(BIN)/civicpulse docs asyncapi --check
 	@$(BIN)/mypy tests/support/prometheus.py deploy/prometheus/generate_rules.py deploy/grafana/build_dashboards.py
 	@$(BIN)/python deploy/prometheus/generate_rules.py --check
 	@$(BIN)/python deploy/grafana/build_dashboards.py --check
@@ -57,8 +58,9 @@ promtool: ## Check the Prometheus config and rules, run the rule tests, check th
 	promtool test rules deploy/prometheus/tests/*.yml
 	amtool check-config deploy/alertmanager/alertmanager.yml
 
-docs: ## Regenerate the README's configuration table from the settings classes
+docs: ## Regenerate the README's configuration table and the AsyncAPI documents
 	@$(BIN)/civicpulse docs config
+	@$(BIN)/civicpulse docs asyncapi
 
 bench-ingest: bootstrap ## Ingest benchmark: events/s and latency by batch size against a raw aiokafka producer
 	@$(BIN)/python bench/ingest.py

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import sys
 from collections.abc import Callable, Mapping
@@ -11,6 +12,7 @@ from typing import Annotated
 
 import asyncpg
 import typer
+import yaml
 from rich.console import Console
 
 from shared.alert_changes import alert_change_json_schema
@@ -37,6 +39,13 @@ refdata_app = typer.Typer(no_args_is_help=True, help="Unit tree and procedure ca
 schema_app = typer.Typer(no_args_is_help=True, help="JSON Schemas of the wire contracts.")
 docs_app = typer.Typer(no_args_is_help=True, help="Generated documentation.")
 README = Path(__file__).resolve().parents[2] / "README.md"
+ASYNCAPI_DIR = Path(__file__).resolve().parents[2] / "docs" / "asyncapi"
+ASYNCAPI_FACTORIES = {
+    "ingest": "services.ingest.asyncapi",
+    "metrics": "services.metrics.asyncapi",
+    "alerts": "services.alerts.asyncapi",
+}
+"""Each service's AsyncAPI factory (`app()`), built from its composition root with default settings."""
 
 
 async def run_migrations(settings: PostgresSettings) -> list[str]:
@@ -125,6 +134,35 @@ def docs_config(
         return
     README.write_text(wanted, "utf-8")
     console.print(f"wrote the configuration table of {README}")
+
+
+def asyncapi_yaml(service: str) -> str:
+    """The AsyncAPI document of one service's topics, as FastStream generates it (no Kafka connection)."""
+    factory = importlib.import_module(ASYNCAPI_FACTORIES[service]).app
+    text: str = factory().schema.to_specification().to_yaml()
+    return text
+
+
+@docs_app.command("asyncapi")
+def docs_asyncapi(
+    check: Annotated[bool, typer.Option(help="Fail if a committed document differs from the services.")] = False,
+) -> None:
+    """Write (or check) docs/asyncapi/{ingest,metrics,alerts}.yaml from each service's composition root."""
+    stale = []
+    for service in ASYNCAPI_FACTORIES:
+        path, text = ASYNCAPI_DIR / f"{service}.yaml", asyncapi_yaml(service)
+        if check:
+            # Compared as data: FastStream keeps publishers in a WeakSet, so channel order varies between runs.
+            if not path.exists() or yaml.safe_load(path.read_text("utf-8")) != yaml.safe_load(text):
+                stale.append(path.name)
+            continue
+        path.write_text(text, "utf-8")
+        console.print(f"wrote {path}")
+    if stale:
+        console.print(f"[red]out of date: {', '.join(stale)}: run `civicpulse docs asyncapi`[/]")
+        sys.exit(1)
+    if check:
+        console.print("AsyncAPI documents up to date: " + ", ".join(f"{s}.yaml" for s in ASYNCAPI_FACTORIES))
 
 
 def register(app: typer.Typer) -> None:

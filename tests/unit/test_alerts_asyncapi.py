@@ -8,22 +8,13 @@ from typing import Any
 import pytest
 import yaml
 
-from services.alerts.asyncapi import app
-
 pytestmark = pytest.mark.unit
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "asyncapi" / "alerts.yaml"
-REGENERATE = "faststream docs gen --factory services.alerts.asyncapi:app --yaml --out docs/asyncapi/alerts.yaml"
 
 
 def committed() -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load(COMMITTED.read_text("utf-8"))
     return document
-
-
-def test_committed_asyncapi_document_is_up_to_date() -> None:
-    generated = app().schema.to_specification().to_yaml()
-    # Compared as data: FastStream keeps publishers in a WeakSet, so channel order varies from run to run.
-    assert yaml.safe_load(generated) == committed(), f"regenerate it: {REGENERATE}"
 
 
 def test_document_receives_kpi_snapshots_and_sends_alert_changes() -> None:

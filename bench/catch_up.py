@@ -49,7 +49,12 @@ async def _database_totals(dsn: str) -> tuple[int, int]:
     connection = await asyncpg.connect(dsn)
     try:
         counted = await connection.fetchval("SELECT count(*) FROM processed_events")
-        received = await connection.fetchval("SELECT coalesce(sum(received), 0) FROM kpi_counts_hourly")
+        # What the province snapshots add up to: a successor's figures also hold its predecessors' dossiers.
+        received = await connection.fetchval(
+            "SELECT coalesce(sum(k.received), 0) FROM kpi_counts_hourly k "
+            "JOIN unit_closure c ON c.descendant_code = k.unit_code "
+            "JOIN units u ON u.code = c.ancestor_code AND u.level = 'province'"
+        )
     finally:
         await connection.close()
     return int(counted), int(received)

@@ -155,6 +155,15 @@ class Infrastructure:
             if dsn:
                 await self._drop_database(run_id)
 
+    @contextlib.asynccontextmanager
+    async def database(self, name: str, *, refdata: ReferenceData) -> AsyncIterator[str]:
+        """One more migrated database holding the reference data (a second run over the same topics); dropped after."""
+        dsn = await self._create_database(name, refdata)
+        try:
+            yield dsn
+        finally:
+            await self._drop_database(name)
+
     async def _create_database(self, name: str, refdata: ReferenceData) -> str:
         server = await asyncpg.connect(self.server_dsn)
         try:

@@ -47,6 +47,8 @@ class MetricsRun:
     rate: int = 2000
     latency_seconds: int = 30
     units_factor: int = 1
+    lifecycle_baseline: bool = True
+    """Also catch up over the same topic with the dossier lifecycle state off (a fresh database): its cost."""
 
 
 async def steady_latency(
@@ -90,6 +92,16 @@ async def run_metrics(infra: Infrastructure, run: MetricsRun, *, label: str) -> 
         del records
         ceiling = await consumer_ceiling(scope.bootstrap, scope.topics.topic_events, run.events, console=console)
         env = service_env(scope, **(files.env() if files else {}))
+        without = None
+        if run.lifecycle_baseline:
+            async with infra.database(f"{scope.run_id}_nolc", refdata=refdata) as dsn:
+                bare = {**env, "CIVICPULSE_PG_DSN": dsn, "CIVICPULSE_METRICS_LIFECYCLE_ENABLED": "false",
+                        "CIVICPULSE_METRICS_GROUP_ID": f"{env['CIVICPULSE_METRICS_GROUP_ID']}-nolc"}  # fmt: skip
+                logs = infra.home / f"{scope.run_id}_nolc"
+                logs.mkdir(parents=True, exist_ok=True)
+                with ServiceProcess("metrics", env=bare, log_dir=logs) as metrics:
+                    without = await catch_up(metrics, infra=infra, dsn=dsn, group=bare["CIVICPULSE_METRICS_GROUP_ID"],
+                                             total=run.events, console=console)  # fmt: skip
         with ServiceProcess("metrics", env=env, log_dir=infra.home / scope.run_id) as metrics:
             caught_up = await catch_up(metrics, infra=infra, dsn=scope.dsn, group=env["CIVICPULSE_METRICS_GROUP_ID"],
                                        total=run.events, console=console)  # fmt: skip
@@ -105,6 +117,9 @@ async def run_metrics(infra: Infrastructure, run: MetricsRun, *, label: str) -> 
         "raw_consumer_events_per_s": round(ceiling),
         "catch_up": caught_up,
         "ratio": round(caught_up["events_per_s"] / ceiling, 3),
+        "catch_up_without_lifecycle": without,
+        # Catch-up rate with the dossier state / without it, same topic: 1.0 = free, 0.8 = 20% slower.
+        "lifecycle_ratio": None if without is None else round(caught_up["events_per_s"] / without["events_per_s"], 3),
         "latency": latency,
         "metrics_peak_rss_mb": rss,
         "load_average": load_average(),
@@ -120,6 +135,11 @@ def table(result: dict[str, Any]) -> Table:
                       f"units")  # fmt: skip
     out.add_row("catch-up (events/s)", f"{catch['events_per_s']:,}", f"{result['raw_consumer_events_per_s']:,}",
                 f"{result['ratio']:.3f}x")  # fmt: skip
+    without = result.get("catch_up_without_lifecycle")
+    if without is not None:
+        out.add_row("catch-up without the lifecycle state (events/s)", f"{without['events_per_s']:,}",
+                    f"{result['raw_consumer_events_per_s']:,}",
+                    f"with it: {result['lifecycle_ratio']:.3f}x")  # fmt: skip
     cpu = ", ".join(f"{name} {ms:.0f}" for name, ms in catch["cpu_ms_per_1k_events"].items())
     out.add_row("CPU ms per 1,000 events", cpu, "", "")
     out.add_row(

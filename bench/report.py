@@ -25,6 +25,9 @@ def _catch_up(base: dict[str, Any]) -> Section:
     return "metrics: catch-up over a preloaded topic / raw aiokafka consumer (no processing)", [
         Row(f"{thousands(base['run']['events'])} events, {base['reference_data']['units']:,} units: events/s",
             count(catch["events_per_s"]), count(base["raw_consumer_events_per_s"]), f"{base['ratio']:.3f}x"),
+        *([Row("same events without the dossier lifecycle state: events/s",
+               count(base["catch_up_without_lifecycle"]["events_per_s"]), "",
+               f"with it: {base['lifecycle_ratio']:.3f}x")] if base.get("catch_up_without_lifecycle") else []),
         Row("CPU ms per 1,000 events", cpu),
     ]  # fmt: skip
 

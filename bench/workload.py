@@ -22,8 +22,9 @@ def dossier_events(
 ) -> list[Record]:
     """`count` events of dossiers received between now-oldest and now-newest, at a unit offering the procedure.
 
-    87% are received online, 80% are completed (within 12 days, never after now) and 40% of those rated; the
-    events come in time order, as a topic holds them.
+    87% are received online, 30% paused once (half of those for a fee, paid) and resumed, 80% are completed
+    (within 12 days, never after now) and 40% of those rated; the events come in time order, as a topic holds
+    them.
     """
     rng = random.Random(seed)
     offered = refdata.catalogue.offered(refdata.tree)
@@ -46,8 +47,18 @@ def dossier_events(
         add(at, dossier, base, type="dossier.received", due_at=due, channel="online" if online else "in_person",
             service_level=entry.service_level.value, essential=entry.procedure_code in essential,
             digitized=rng.random() < 0.99)  # fmt: skip
+        step = at
+        if rng.random() < 0.3:  # papers or a fee requested: the clock stops, then runs again
+            step += timedelta(hours=rng.randint(1, 48))
+            reason = rng.choice(["supplement", "financial_obligation"])
+            add(min(now, step), dossier, base, type="dossier.paused", reason=reason)
+            if reason == "financial_obligation":
+                add(min(now, step), dossier, base, type="dossier.paid",
+                    channel=rng.choice(["national_portal", "local_gateway", "direct"]))  # fmt: skip
+            step += timedelta(hours=rng.randint(1, 48))
+            add(min(now, step), dossier, base, type="dossier.resumed")
         if rng.random() < 0.8:
-            done = min(now, at + timedelta(days=rng.randint(0, 12)))
+            done = min(now, max(step, at + timedelta(days=rng.randint(0, 12))))
             add(done, dossier, base, type="dossier.completed", due_at=due, outcome="approved",
                 result_channel="online", electronic_result=rng.random() < 0.98)  # fmt: skip
             if rng.random() < 0.4:

@@ -9,7 +9,9 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$")]
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/-]*$"
+"""What a unit, procedure, dossier or source code may look like (query parameters use it too)."""
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 Score = Annotated[int, Field(ge=1, le=5, strict=True)]
 SATISFIED_FROM = 4
 """Scores at or above this count as satisfied (the CSAT convention)."""

@@ -24,6 +24,7 @@ KPI_NAMES: tuple[str, ...] = (
     "satisfaction_rate",
     "feedback_satisfaction_rate",
     "feedback_on_time_rate",
+    "online_payment_rate",
 )
 """Every KPI, in the order reports and dashboards list them."""
 

@@ -5,8 +5,8 @@ Through the FastStream broker's public API: the records of each partition go out
 partitioner, shared/partitioning.py, so a key lands where `send` would put it), `no_confirm=True`, and the
 returned futures are awaited together. A batch that outgrows the producer's `max_batch_size` raises
 `BatchBufferOverflowException` at the first record that did not fit: that prefix goes out, the rest follows in
-the next batch. Partition counts come from the broker's admin client (FastStream's, started and stopped with the
-broker), asked once per topic and kept for 5 minutes (aiokafka's own metadata age). A broker from
+the next batch. Partition counts come from Kafka through aiokafka's admin client (`TopicPartitions`), asked once
+per topic and kept for 5 minutes (aiokafka's own metadata age). A broker from
 `shared.kafka.create_broker` adds no header of its own (no `correlation_id`, no `content-type`).
 
 Measured on the dev machine (acks=all, idempotent, ~330-byte records, 6 partitions): `publish_batch` per
@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Protocol
 
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, for_code
 from aiokafka.structs import RecordMetadata
 from faststream.exceptions import IncorrectState
@@ -38,6 +39,7 @@ from faststream.kafka.exceptions import BatchBufferOverflowException
 
 from shared.events import Event
 from shared.partitioning import partition_for
+from shared.settings import KafkaSettings
 
 PARTITIONS_MAX_AGE_S = 300.0
 
@@ -81,17 +83,21 @@ def event_records(events: Sequence[Event], *, topic: str) -> list[OutgoingRecord
     return [OutgoingRecord(topic, e.key.encode(), e.__pydantic_serializer__.to_json(e)) for e in events]
 
 
-class BrokerPartitions:
-    """Partition counts asked of the broker's admin client, each kept for `max_age_s`."""
+class TopicPartitions:
+    """Partition counts asked of Kafka through a short-lived aiokafka admin client (public API), kept `max_age_s`.
+
+    Asked once per topic every 5 minutes, so a client per question costs a connection now and then and leaves
+    nothing to start or close with the service.
+    """
 
     def __init__(
         self,
-        broker: KafkaBroker,
+        settings: KafkaSettings,
         *,
         max_age_s: float = PARTITIONS_MAX_AGE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._broker = broker
+        self._options = {**settings.aiokafka_options(), "client_id": f"{settings.kafka_client_id}-partitions"}
         self._max_age_s = max_age_s
         self._clock = clock
         self._known: dict[str, tuple[int, float]] = {}
@@ -101,7 +107,12 @@ class BrokerPartitions:
         known = self._known.get(topic)
         if known is not None and self._clock() - known[1] < self._max_age_s:
             return known[0]
-        (described,) = await self._broker.config.admin_client.describe_topics([topic])
+        admin = AIOKafkaAdminClient(**self._options)
+        await admin.start()
+        try:
+            (described,) = await admin.describe_topics([topic])
+        finally:
+            await admin.close()
         if described["error_code"]:
             raise for_code(described["error_code"])(f"topic {topic!r}")
         count = len(described["partitions"])
@@ -112,10 +123,10 @@ class BrokerPartitions:
 class RecordProducer:
     """Sends records through a broker's public publish API and returns only once all are acknowledged (acks=all)."""
 
-    def __init__(self, broker: KafkaBroker, *, timeout_s: float, partitions: PartitionSource | None = None) -> None:
+    def __init__(self, broker: KafkaBroker, *, timeout_s: float, partitions: PartitionSource) -> None:
         self._broker = broker
         self._timeout_s = timeout_s
-        self._partitions = partitions if partitions is not None else BrokerPartitions(broker)
+        self._partitions = partitions
 
     async def send_all(self, records: Sequence[OutgoingRecord]) -> None:
         """Produce in order (per partition) and wait for every acknowledgement, or raise KafkaUnavailable."""

@@ -39,6 +39,14 @@ READ_MODEL: dict[str, tuple[ViewColumn, ...]] = {
         ViewColumn("name", TEXT, "Display name, e.g. Huyện Cẩm Giàng."),
         ViewColumn("level", TEXT, "province, department, district or commune."),
     ),
+    "backlog_current": (
+        ViewColumn("unit_code", TEXT, "A unit of the tree, or a unit code the tree lacks that holds dossiers."),
+        ViewColumn("unit_level", TEXT, "The unit's level: province, department, district, commune or unknown."),
+        ViewColumn("in_progress", BIGINT, "Dossiers in progress at the unit or any descendant (paused included)."),
+        ViewColumn("overdue", BIGINT, "Of those, past their due time at `as_of`, their clock running (not paused)."),
+        ViewColumn("paused", BIGINT, "Of those in progress, paused (awaiting a supplement or a payment)."),
+        ViewColumn("as_of", TIMESTAMPTZ, "The moment overdue is computed against: now() of the reading transaction."),
+    ),
     "source_activity": (
         ViewColumn("source", TEXT, "An event's `source` (the emitting system)."),
         ViewColumn("last_occurred_at", TIMESTAMPTZ, "Newest event time (occurred_at) counted from that source."),

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from collections.abc import Callable
 
+from backlog_dashboard import backlog
 from grafana_model import Json
 from kpi_dashboards import ioc_overview, unit_drilldown, unit_ranking
 from ops_dashboards import alerts, pipeline_health
@@ -30,6 +31,7 @@ DASHBOARDS: dict[str, Callable[[], Json]] = {
     "unit-drilldown": unit_drilldown,
     "pipeline-health": pipeline_health,
     "alerts": alerts,
+    "backlog": backlog,
 }
 """File name (without .json) -> builder."""
 

@@ -46,7 +46,7 @@ def ioc_overview() -> Json:
     board = Board("civicpulse-ioc-overview", "CivicPulse · IOC overview",
                   "Online public-service KPIs of the province against their targets.")  # fmt: skip
     board.variables = [
-        query_variable("unit", "Province", 'label_values(civicpulse_kpi_ratio{level="province"}, unit)', current="HD"),
+        query_variable("unit", "Province", 'label_values(civicpulse_kpi_ratio{level="province"}, unit)', current="H24"),
         WINDOW_VARIABLE,
         query_variable("kpi_each", "KPIs", "label_values(civicpulse_kpi_ratio, kpi)", multi=True, hidden=True),
     ]
@@ -58,7 +58,7 @@ def ioc_overview() -> Json:
     board.add("stat", "KPIs below target", [prom(f"sum(civicpulse:kpi_gap:ratio{{{scope}}} < bool 0)")], w=4, h=5,
               options={"colorMode": "background"},
               thresholds=thresholds("green", (1, "red")))  # fmt: skip
-    for level, plural in (("district", "Districts"), ("department", "Departments")):
+    for level, plural in (("commune", "Communes and wards"), ("department", "Departments")):
         board.add("stat", f"{plural} below a target",
                   [prom(f'sum(civicpulse:kpi_units_below_target:count{{level="{level}", window="$window"}})')],
                   w=4, h=5, description="Units missing at least one target over at least its minimum denominator "
@@ -74,7 +74,7 @@ def ioc_overview() -> Json:
               [prom('civicpulse:kpi_units_below_target:count{window="$window"}', instant=True)], w=24, h=8,
               transformations=[{"id": "groupingToMatrix", "options": {"columnField": "level", "rowField": "kpi",
                                                                       "valueField": "Value"}}],
-              description="How many districts and departments miss each target over enough dossiers.")  # fmt: skip
+              description="How many communes and departments miss each target over enough dossiers.")  # fmt: skip
     board.row("Trend")
     board.add("timeseries", "$kpi_each", [
         prom('civicpulse:kpi_ratio:max{kpi="$kpi_each", unit="$unit", window="$window"}', "value", ref="A"),
@@ -84,11 +84,11 @@ def ioc_overview() -> Json:
 
 
 def unit_ranking() -> Json:
-    """Districts or departments ranked by one KPI, like the national ranking of provinces."""
+    """Communes (wards, special zones) or departments ranked by one KPI, like the national ranking of provinces."""
     board = Board("civicpulse-unit-ranking", "CivicPulse · Unit ranking",
-                  "Districts and departments ranked by a KPI over a window.")  # fmt: skip
+                  "Today's communes, wards and departments ranked by a KPI over a window.")  # fmt: skip
     board.variables = [KPI_VARIABLE, WINDOW_VARIABLE,
-                       custom_variable("level", "Level", ["district", "department"], current="district")]  # fmt: skip
+                       custom_variable("level", "Level", ["commune", "department"], current="commune")]  # fmt: skip
     scope = 'kpi="$kpi", window="$window", level="$level"'
     board.add("bargauge", "$kpi by $level ($window)", [prom(f"sort_desc(civicpulse:kpi_ratio:max{{{scope}}})",
                                                             "{{unit}}", instant=True)],
@@ -102,9 +102,11 @@ SELECT rank() OVER (ORDER BY s.ratio DESC NULLS LAST) AS "Rank", u.name AS "Unit
        s.ratio AS "Value", s.numerator AS "Numerator", s.denominator AS "Denominator", s.computed_at AS "Computed at"
 FROM kpi_snapshot s JOIN units u ON u.code = s.unit_code
 WHERE s.kpi = '$kpi' AND s.window_name = '$window' AND s.unit_level = '$level'
+  AND (s.computed_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date BETWEEN coalesce(u.valid_from, '-infinity')
+                                                                AND coalesce(u.valid_to, 'infinity')
 ORDER BY s.ratio DESC NULLS LAST, s.unit_code
 """)], w=12, h=14, overrides=[series_override("Value", unit="percentunit", decimals=2)],
-              description="From the kpi_snapshot table, with unit names.")  # fmt: skip
+              description="From the kpi_snapshot table, with unit names: units that exist today.")  # fmt: skip
     board.add("table", "Below target over enough dossiers", [prom(
         f"civicpulse:kpi_gap:ratio{{{scope}}} < 0\n"
         f"and on (job, kpi, window, unit, level) civicpulse:kpi_below_target:bool{{{scope}}} == 1", instant=True)],
@@ -121,10 +123,10 @@ ORDER BY s.ratio DESC NULLS LAST, s.unit_code
 def unit_drilldown() -> Json:
     """One unit: its KPIs against target, trends across windows, the units under it."""
     board = Board("civicpulse-unit-drilldown", "CivicPulse · Unit drill-down",
-                  "One province, department or district in detail, with the units under it.")  # fmt: skip
+                  "One province, department or commune in detail, with the units under it.")  # fmt: skip
     board.variables = [
-        custom_variable("level", "Level", ["province", "department", "district"], current="district"),
-        query_variable("unit", "Unit", 'label_values(civicpulse_kpi_ratio{level="$level"}, unit)', current="HD.CG"),
+        custom_variable("level", "Level", ["province", "department", "commune"], current="commune"),
+        query_variable("unit", "Unit", 'label_values(civicpulse_kpi_ratio{level="$level"}, unit)', current="H24.107"),
         WINDOW_VARIABLE, KPI_VARIABLE,
     ]  # fmt: skip
     kpi_table(board, "KPIs of $unit over $window", unit="$unit", level="$level")
@@ -142,7 +144,7 @@ FROM kpi_snapshot s JOIN units u ON u.code = s.unit_code
 WHERE u.parent_code = '$unit' AND s.kpi = '$kpi' AND s.window_name = '$window'
 ORDER BY s.ratio ASC NULLS FIRST, s.unit_code
 """)], w=12, h=12, overrides=[series_override("Value", unit="percentunit", decimals=1)],
-              description="Communes are not exported to Prometheus; this reads them from kpi_snapshot.")  # fmt: skip
+              description="Read from kpi_snapshot: units of any level, with their names.")  # fmt: skip
     board.add("table", "Snapshot of $unit ($window)", [sql("""
 SELECT kpi AS "KPI", ratio AS "Value", numerator AS "Numerator", denominator AS "Denominator",
        window_start AS "From", window_end AS "To", computed_at AS "Computed at"

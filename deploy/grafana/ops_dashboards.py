@@ -74,6 +74,15 @@ def pipeline_health() -> Json:
               unit="s", thresholds=thresholds("green", (1800, "red")),
               custom={"thresholdsStyle": {"mode": "line"}},
               description="Above 30 minutes the source is stale (alert CivicPulseSourceStale).")  # fmt: skip
+    board.add("timeseries", "Events for unknown units, by source", [
+        prom(f"sum by (source) (rate(civicpulse_unknown_unit_events_total{RATE}))", "{{source}}", ref="A"),
+    ], w=8, unit=PER_SECOND,
+        description="Counted under a unit code the unit tree lacks (alert CivicPulseUnknownUnitEvents): they roll up "
+        "once the tree gains the unit or an alias. The codes: GET /v1/units/unknown on the metrics service.",
+    )  # fmt: skip
+    board.add("stat", "Unknown unit codes", [prom("max(civicpulse_unknown_units)")], w=4, h=8,
+              thresholds=thresholds("green", (1, "orange")),
+              description="Distinct unit codes counted that are neither a unit nor an alias of the tree.")  # fmt: skip
     return board.json()
 
 

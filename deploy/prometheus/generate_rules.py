@@ -1,11 +1,12 @@
-"""Generate deploy/prometheus/rules/kpi_targets.yml from a KPI targets file (default: the shipped defaults).
+"""Generate deploy/prometheus/rules/kpi_targets.yml from a KPI targets file (default: the shipped defaults), and
+deploy/prometheus/rules/backlog.yml from the alerts service's backlog defaults (backlog_rules.py).
 
 Prometheus-side equivalents of the alerts service's default KPI rules, for teams that prefer alerting in
 Prometheus: one alerting rule per KPI and unit level, plus recording rules holding each target and its minimum
 denominator as series so dashboards can draw and compare against them.
 
-    .venv/bin/python deploy/prometheus/generate_rules.py            # rewrite the committed file
-    .venv/bin/python deploy/prometheus/generate_rules.py --check    # exit 1 if it is out of date
+    .venv/bin/python deploy/prometheus/generate_rules.py            # rewrite the committed files
+    .venv/bin/python deploy/prometheus/generate_rules.py --check    # exit 1 if one is out of date
     .venv/bin/python deploy/prometheus/generate_rules.py --targets my-targets.yaml --output -
 """
 
@@ -18,12 +19,17 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import backlog_rules
+
 from shared.targets import TargetRule, Targets, load_targets
 
 OUTPUT = Path(__file__).resolve().parent / "rules" / "kpi_targets.yml"
-LEVELS = ("province", "department", "district")
-"""Levels exported as Prometheus labels (metrics_levels): communes have no series, so no rule."""
-SEVERITY = {"province": "critical", "department": "warning", "district": "warning"}
+BACKLOG_OUTPUT = OUTPUT.with_name("backlog.yml")
+LEVELS = ("province", "department", "commune")
+"""Levels exported as Prometheus labels (metrics_levels' default): districts exist only before 1 July 2025."""
+SEVERITY = {"province": "critical", "department": "warning", "commune": "warning"}
 """As the alerts service's defaults: a province-wide slip pages, a unit's is a working-hours warning."""
 WINDOW = "30d"
 FOR = "15m"
@@ -130,28 +136,37 @@ def render(targets: Targets, *, source: str = "shared/targets/defaults.yaml",
     return header + body
 
 
+def render_backlog(*, runbook_base: str = DEFAULT_RUNBOOK_BASE) -> str:
+    """The backlog rules file's text."""
+    header = backlog_rules.header()
+    body = yaml.dump(backlog_rules.build(runbook_base=runbook_base), Dumper=_Dumper, sort_keys=False, width=120,
+                     allow_unicode=True)  # fmt: skip
+    return header + body
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: write (or check) the generated rules file."""
+    """Command line: write (or check) the generated rules files."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--targets", type=Path, help="Targets YAML (default: the shipped defaults).")
-    parser.add_argument("--output", default=str(OUTPUT), help="Where to write; '-' for stdout.")
+    parser.add_argument("--output", default=str(OUTPUT), help="Where to write the KPI rules; '-' for stdout.")
+    parser.add_argument("--backlog-output", default=str(BACKLOG_OUTPUT), help="Where to write the backlog rules.")
     parser.add_argument("--runbook-base-url", default=DEFAULT_RUNBOOK_BASE, help="Prefix of the runbook links.")
-    parser.add_argument("--check", action="store_true", help="Exit 1 if the output file differs from a fresh run.")
+    parser.add_argument("--check", action="store_true", help="Exit 1 if an output file differs from a fresh run.")
     args = parser.parse_args(argv)
     source = str(args.targets) if args.targets else "shared/targets/defaults.yaml"
     text = render(load_targets(args.targets), source=source, runbook_base=args.runbook_base_url)
     if args.output == "-":
         sys.stdout.write(text)
         return 0
-    output = Path(args.output)
+    outputs = {Path(args.output): text, Path(args.backlog_output): render_backlog(runbook_base=args.runbook_base_url)}
     if args.check:
-        current = output.read_text("utf-8") if output.exists() else ""
-        if current != text:
-            sys.stderr.write(f"{output} is out of date: run deploy/prometheus/generate_rules.py\n")
-            return 1
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, "utf-8")
+        stale = [path for path, fresh in outputs.items() if (path.read_text("utf-8") if path.exists() else "") != fresh]
+        for path in stale:
+            sys.stderr.write(f"{path} is out of date: run deploy/prometheus/generate_rules.py\n")
+        return 1 if stale else 0
+    for path, fresh in outputs.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(fresh, "utf-8")
     return 0
 
 

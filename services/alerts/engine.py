@@ -140,6 +140,8 @@ class AlertEngine:
             self._silences = await self._storage.silences.in_force(now=now)
             activity = await self._storage.inputs.activity()
             self._known.source_activity, self._known.unit_activity = activity.sources, activity.units
+            # Overdue-ness moves with the clock: the backlog is re-read every round, not only on events.
+            self._known.backlog = await self._storage.inputs.backlog() if self.rules.reads_backlog() else {}
             for rule in self.rules:
                 subjects = subjects_of(rule, self._known, alerts=list(self.alerts.values()), now=now)
                 for subject, reading in subjects.items():

@@ -35,7 +35,7 @@ from services.alerts.store import PostgresStorage
 from services.alerts.telemetry import AlertsCollector, AlertsMetrics
 from shared.alert_changes import AlertChange
 from shared.kafka import create_broker
-from shared.producer import RecordProducer, RecordSink
+from shared.producer import RecordProducer, RecordSink, TopicPartitions
 
 APP_NAME = "alerts"
 
@@ -187,7 +187,11 @@ def build_alerts(
     broker = broker if broker is not None else build_broker(settings, registry=registry)
     # The dispatcher gives a delivery half its lease; the producer's deadline is the same.
     producer = (
-        producer if producer is not None else RecordProducer(broker, timeout_s=settings.alerts_dispatch_lease_s / 2)
+        producer
+        if producer is not None
+        else RecordProducer(
+            broker, timeout_s=settings.alerts_dispatch_lease_s / 2, partitions=TopicPartitions(settings)
+        )
     )
     resources: list[AbstractAsyncContextManager[Any]] = []
     if storage is None:

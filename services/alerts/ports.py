@@ -18,7 +18,7 @@ from services.alerts.core.notifications import Alert
 from services.alerts.core.ruleset import RuleSet
 from services.alerts.core.silences import Silence
 from services.alerts.core.state import Transition
-from services.alerts.inputs import KpiReading, KpiScope
+from services.alerts.inputs import KpiReading, KpiScope, UnitBacklog
 from shared.alert_changes import AlertStatus
 
 
@@ -205,6 +205,10 @@ class Inputs(Protocol):
 
     async def units(self) -> dict[str, UnitInfo]:
         """The unit tree's names and levels."""
+        ...
+
+    async def backlog(self) -> dict[str, UnitBacklog]:
+        """Every unit's live backlog (in progress, overdue now, paused), rolled up the tree."""
         ...
 
     async def activity(self) -> Activity:

@@ -94,3 +94,4 @@ JOIN unnest($1::text[], $2::text[]) AS w(kpi, window_name) USING (kpi, window_na
 SELECT_UNITS = "SELECT code, name, level FROM read_model.units"
 SELECT_SOURCE_ACTIVITY = "SELECT source, last_occurred_at FROM read_model.source_activity"
 SELECT_UNIT_ACTIVITY = "SELECT unit_code, last_occurred_at FROM read_model.unit_activity"
+SELECT_BACKLOG = "SELECT unit_code, unit_level, in_progress, overdue, paused, as_of FROM read_model.backlog_current"

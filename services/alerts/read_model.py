@@ -8,12 +8,12 @@ from services.alerts import queries
 from services.alerts.core.conditions import Reading
 from services.alerts.core.describe import UnitInfo
 from services.alerts.database import Database
-from services.alerts.inputs import KpiReading, KpiScope
+from services.alerts.inputs import KpiReading, KpiScope, UnitBacklog
 from services.alerts.ports import Activity
 
 
 class PostgresInputs:
-    """Current KPI values, the unit tree and activity, read from the `read_model` views."""
+    """Current KPI values, the live backlog, the unit tree and activity, read from the `read_model` views."""
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -36,6 +36,12 @@ class PostgresInputs:
 
     async def units(self) -> dict[str, UnitInfo]:
         return {r["code"]: UnitInfo(r["name"], r["level"]) for r in await self._database.fetch(queries.SELECT_UNITS)}
+
+    async def backlog(self) -> dict[str, UnitBacklog]:
+        return {
+            r["unit_code"]: UnitBacklog(r["unit_level"], r["in_progress"], r["overdue"], r["paused"], r["as_of"])
+            for r in await self._database.fetch(queries.SELECT_BACKLOG)
+        }
 
     async def activity(self) -> Activity:
         sources = await self._database.fetch(queries.SELECT_SOURCE_ACTIVITY)

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.ingest.auth import Credentials
-from services.ingest.core.adapters import Adapter, AdapterContext, AdapterError, Problem
+from services.ingest.core.adapters import Adapter, AdapterContext, AdapterError, Delivery, Problem, decode_form
 from services.ingest.core.ratelimit import retry_after_header
 from services.ingest.core.validation import (
     BatchTooLargeError,
@@ -29,6 +29,9 @@ from shared.producer import KafkaUnavailable
 
 JSON = "application/json"
 NDJSON = "application/x-ndjson"
+FORM = "application/x-www-form-urlencoded"
+SENDER_UNIT_PARAMETER = "MaDinhDanhDV"
+"""The query parameter national-portal senders name their agency by."""
 
 
 class RequestReader:
@@ -126,10 +129,13 @@ def ingest_router(
 
     def adapter_endpoint(name: str, adapter: Adapter) -> Callable[..., Awaitable[BatchAccepted | JSONResponse]]:
         async def post_upstream(request: Request, source: caller) -> BatchAccepted | JSONResponse:
-            reader.media_type(request, JSON)
+            form = reader.media_type(request, *media_types(name)) == FORM
             raw = await reader.body(request)
+            delivery = Delivery(source=source, received_at=clock(),
+                                sender_unit=request.query_params.get(SENDER_UNIT_PARAMETER) or None)  # fmt: skip
             try:
-                events = adapter.translate(orjson.loads(raw), source=source, context=adapter_context)
+                payload = decode_form(raw) if form else orjson.loads(raw)
+                events = adapter.translate(payload, delivery=delivery, context=adapter_context)
             except orjson.JSONDecodeError as exc:
                 problems = [Problem(None, (), f"invalid JSON: {exc}")]
             except AdapterError as exc:
@@ -147,10 +153,22 @@ def ingest_router(
         return post_upstream
 
     for name, adapter in adapters.items():
-        router.add_api_route(
-            f"/adapters/{name}", adapter_endpoint(name, adapter), methods=["POST"], status_code=202,
-            response_model=BatchAccepted, responses=documented_errors(401, 413, 415, 422, 429, 503),
-            summary=f"Publish records in the {name} upstream format",
-            openapi_extra={"requestBody": {"content": {JSON: {"schema": {}}}, "required": True}},
-        )  # fmt: skip
+        paths = [f"/adapters/{name}", *UPSTREAM_PATHS.get(name, ())]
+        for path in paths:
+            router.add_api_route(
+                path, adapter_endpoint(name, adapter), methods=["POST"], status_code=202,
+                response_model=BatchAccepted, responses=documented_errors(401, 413, 415, 422, 429, 503),
+                summary=f"Publish records in the {name} upstream format",
+                openapi_extra={"requestBody": {"content": {m: {"schema": {}} for m in media_types(name)},
+                                               "required": True}},
+            )  # fmt: skip
     return router
+
+
+UPSTREAM_PATHS = {"emc": ("/emc/TrackingMCDT",)}
+"""Where an upstream system posts too, so a sender changes only the host: EMC's own path."""
+
+
+def media_types(adapter_name: str) -> tuple[str, ...]:
+    """What an adapter endpoint accepts: JSON, and for EMC also the camelCase senders' form encoding."""
+    return (JSON, FORM) if adapter_name == "emc" else (JSON,)

@@ -22,6 +22,7 @@ from services.ingest.api import ingest_router
 from services.ingest.auth import DEV_SOURCE, DEV_TOKEN, Credentials, CredentialsError, load_credentials
 from services.ingest.core.adapters import ADAPTERS, AdapterContext, ProcedureInfo
 from services.ingest.core.ratelimit import RateLimiter
+from services.ingest.dialect import dialect_router
 from services.ingest.intake import Intake
 from services.ingest.openapi import install_event_schemas
 from services.ingest.raw_intake import RawIntake, register_raw_intake
@@ -30,7 +31,7 @@ from services.ingest.telemetry import IngestMetrics, RequestMetricsMiddleware
 from shared.events import Event
 from shared.http import install_error_handlers, ops_router
 from shared.kafka import create_broker
-from shared.producer import RecordProducer, RecordSink
+from shared.producer import RecordProducer, RecordSink, TopicPartitions
 from shared.refdata import load_reference_data
 from shared.topics import RAW_MAX_MESSAGE_BYTES
 
@@ -65,13 +66,13 @@ def credentials_for(settings: IngestSettings) -> Credentials:
 
 
 def catalogue_context(settings: IngestSettings) -> AdapterContext:
-    """Adapter context backed by the configured (or sample) procedure catalogue."""
+    """Adapter context backed by the configured (or sample) procedure catalogue and unit tree (codes and aliases)."""
     data = load_reference_data(units_file=settings.units_file, procedures_file=settings.procedures_file)
     procedures = {
         code: ProcedureInfo(service_level=p.service_level, essential=p.essential)
         for code, p in data.catalogue.procedures.items()
     }
-    return AdapterContext.from_mapping(procedures)
+    return AdapterContext(procedure_lookup=procedures.get, unit_lookup=data.tree.resolve)
 
 
 def build_broker(settings: IngestSettings, *, registry: CollectorRegistry) -> KafkaBroker:
@@ -86,7 +87,8 @@ def build_broker(settings: IngestSettings, *, registry: CollectorRegistry) -> Ka
         title="dead-letters",
         schema=bytes,
         description="Raw records that are not valid events: original bytes, headers x-dlq-reason, x-dlq-error, "
-        "x-source-topic, x-source-partition, x-source-offset, x-dlq-at.",
+        "x-source-topic, x-source-partition, x-source-offset, x-dlq-at; a record holding personal data is stored "
+        "as a redacted copy instead (header x-dlq-redacted says so; its value is dropped when it cannot be parsed).",
     )
     return broker
 
@@ -126,8 +128,14 @@ def build_service(
     registry = registry if registry is not None else CollectorRegistry()
     metrics = IngestMetrics(registry)
     broker = build_broker(settings, registry=registry)
-    sink = producer if producer is not None else RecordProducer(broker, timeout_s=settings.ingest_publish_timeout_s)
-    raw_intake = RawIntake(settings=settings, publisher=sink, metrics=metrics, clock=clock)
+    sink = (
+        producer
+        if producer is not None
+        else RecordProducer(broker, timeout_s=settings.ingest_publish_timeout_s, partitions=TopicPartitions(settings))
+    )
+    raw_intake = RawIntake(
+        settings=settings, publisher=sink, metrics=metrics, clock=clock, adapters=ADAPTERS, adapter_context=context
+    )
     register_raw_intake(broker, raw_intake, settings=settings)
     intake = Intake(
         publisher=sink, limiter=RateLimiter(credentials.rate_limits, clock=monotonic), metrics=metrics,
@@ -155,6 +163,12 @@ def build_service(
     app.include_router(
         ingest_router(
             settings=settings, credentials=credentials, intake=intake, adapters=ADAPTERS,
+            adapter_context=context, clock=clock,
+        )
+    )  # fmt: skip
+    app.include_router(
+        dialect_router(
+            settings=settings, credentials=credentials, intake=intake, adapter=ADAPTERS["dvcqg"],
             adapter_context=context, clock=clock,
         )
     )  # fmt: skip

@@ -1,4 +1,8 @@
-"""Kafka intake: raw records from portals to canonical events, or to the DLQ untouched with the reason.
+"""Kafka intake: raw records from portals to canonical events, or to the DLQ with the reason.
+
+A raw record is one canonical event, or an upstream payload (`core.raw_records`: headers name its format and
+source) translated by the same adapters as the HTTP API. A dead letter keeps the original bytes, except for a
+record holding personal data: then it keeps a redacted copy (or nothing) and says so in `x-dlq-redacted`.
 
 Offsets are committed only after Kafka acknowledged every outcome of a batch (events and dead letters), so a
 crash replays the batch (event ids make that safe). A record that cannot be classified is a dead letter, never
@@ -12,7 +16,7 @@ import asyncio
 import collections
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Final, Protocol
 
@@ -23,6 +27,14 @@ from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from pydantic import WithJsonSchema
 
+from services.ingest.core.adapters import ADAPTERS, Adapter, AdapterContext
+from services.ingest.core.raw_records import (
+    FORMAT_HEADER,
+    REDACTED_HEADER,
+    classify_upstream,
+    dead_letter_value,
+    header,
+)
 from services.ingest.core.validation import Rejection, classify_record
 from services.ingest.settings import IngestSettings
 from services.ingest.telemetry import UNKNOWN, IngestMetrics
@@ -36,8 +48,9 @@ RawRecord = Annotated[
     bytes,
     WithJsonSchema(
         {"type": "string", "contentMediaType": "application/json",
-         "description": "One canonical event as JSON (the schema of the events channel); anything else, including "
-         "records over the size limit, goes to the DLQ untouched."}
+         "description": "One canonical event as JSON (the schema of the events channel), or with headers "
+         "x-upstream-format (dvcqg, emc) and x-upstream-source an upstream payload; anything else, including "
+         "records over the size limit, goes to the DLQ (personal data redacted)."}
     ),
 ]  # fmt: skip
 """A raw record's bytes, documented (AsyncAPI) as what portals should send."""
@@ -78,9 +91,13 @@ class RawIntake:
         publisher: RecordSink,
         metrics: IngestMetrics,
         clock: Callable[[], datetime],
+        adapters: Mapping[str, Adapter] = ADAPTERS,
+        adapter_context: AdapterContext | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._settings = settings
+        self._adapters = adapters
+        self._adapter_context = adapter_context or AdapterContext.from_mapping({})
         self._publisher = publisher
         self._metrics = metrics
         self._clock = clock
@@ -92,28 +109,48 @@ class RawIntake:
         settings, now = self._settings, self._clock()
         routed = Routed()
         for record in records:
+            fmt = header(record.headers, FORMAT_HEADER)
             try:
-                outcome = classify_record(
-                    record.value, max_bytes=settings.ingest_max_record_bytes, now=now,
-                    future_tolerance=settings.ingest_future_tolerance,
-                )  # fmt: skip
+                outcome = self._classify(record, upstream=fmt is not None, now=now)
             except Exception as exc:  # a bug must cost one dead letter, not the consumer
-                log.exception("raw record could not be classified")
-                outcome = Rejection("unprocessable", repr(exc))
+                # The exception's type only: its text or traceback could quote a payload's personal data.
+                log.error("raw record could not be classified", extra={"error": type(exc).__name__})  # noqa: TRY400
+                outcome = Rejection("unprocessable", f"internal error: {type(exc).__name__}")
             if isinstance(outcome, Rejection):
                 log.warning(
                     "raw record dead-lettered",
                     extra={"reason": outcome.reason, "topic": record.topic, "partition": record.partition,
                            "offset": record.offset},
                 )  # fmt: skip
-                routed.outgoing.append(
-                    dead_letter(record, reason=outcome.reason, detail=outcome.detail, topic=settings.topic_dlq, at=now)
-                )
+                routed.outgoing.append(self._dead_letter(record, outcome, fmt=fmt, now=now))
                 routed.reasons.append(outcome.reason)
             else:
-                routed.events.append(outcome)
-                routed.outgoing.extend(event_records([outcome], topic=settings.topic_events))
+                routed.events.extend(outcome)
+                routed.outgoing.extend(event_records(outcome, topic=settings.topic_events))
         return routed
+
+    def _classify(self, record: ConsumerRecord[Any, Any], *, upstream: bool, now: datetime) -> list[Event] | Rejection:
+        max_bytes, tolerance = self._settings.ingest_max_record_bytes, self._settings.ingest_future_tolerance
+        if upstream:
+            return classify_upstream(
+                record.value, record.headers, adapters=self._adapters, context=self._adapter_context,
+                max_bytes=max_bytes, now=now, future_tolerance=tolerance,
+            )  # fmt: skip
+        outcome = classify_record(record.value, max_bytes=max_bytes, now=now, future_tolerance=tolerance)
+        return outcome if isinstance(outcome, Rejection) else [outcome]
+
+    def _dead_letter(
+        self, record: ConsumerRecord[Any, Any], rejection: Rejection, *, fmt: str | None, now: datetime
+    ) -> OutgoingRecord:
+        value, note = dead_letter_value(record.value, fmt=fmt)
+        kept = dataclasses.replace(record, value=value) if note else record
+        letter = dead_letter(
+            kept, reason=rejection.reason, detail=rejection.detail, topic=self._settings.topic_dlq, at=now
+        )
+        if note is None:
+            return letter
+        headers = [(name, value) for name, value in letter.headers if name != REDACTED_HEADER]
+        return dataclasses.replace(letter, headers=[*headers, (REDACTED_HEADER, note.encode())])
 
     async def handle(self, message: ConsumedBatch) -> None:
         """Produce every outcome, then commit; on failure rewind the batch and retry it after a backoff."""

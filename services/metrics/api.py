@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.metrics.board import SnapshotBoard
 from shared.kpi_catalogue import KPI_NAMES, WindowName
@@ -28,6 +28,7 @@ class RankedUnit(BaseModel):
 
     rank: int | None
     unit_code: str
+    unit_name: str | None = Field(description="The unit's name in the unit tree.")
     unit_level: str
     ratio: float | None
     numerator: int
@@ -35,13 +36,27 @@ class RankedUnit(BaseModel):
 
 
 class Ranking(BaseModel):
-    """Units of one level ordered by a KPI."""
+    """Current units of one level ordered by a KPI."""
 
     kpi: str
     window: str
     level: str
     computed_at: datetime | None
     units: list[RankedUnit]
+
+
+class UnknownUnit(BaseModel):
+    """A unit code events were counted under although the unit tree has no such unit or alias."""
+
+    unit_code: str
+    last_event_at: datetime = Field(description="When the newest event for it occurred.")
+
+
+class UnknownUnits(BaseModel):
+    """Unit codes the tree lacks: their counts roll up as soon as the tree gains the unit or an alias for it."""
+
+    count: int = Field(description="Distinct unknown unit codes; `items` lists at most the newest 1,000.")
+    items: list[UnknownUnit]
 
 
 def kpi_router(board: SnapshotBoard) -> APIRouter:
@@ -69,16 +84,22 @@ def kpi_router(board: SnapshotBoard) -> APIRouter:
 
     @router.get("/ranking")
     async def ranking(
-        kpi: KpiName, window: WindowName = WindowName.D30, level: UnitLevel = UnitLevel.DISTRICT
+        kpi: KpiName, window: WindowName = WindowName.D30, level: UnitLevel = UnitLevel.COMMUNE
     ) -> Ranking:
-        """Units of a level ordered by a KPI, best first, with numerators and denominators."""
-        scoped = [s for s in board.current.values() if s.kpi == kpi and s.window == window and s.unit_level == level]
+        """Units of a level that exist today (the Vietnam day the snapshots were computed) ordered by a KPI, best
+        first, with numerators and denominators; a unit that ceased to exist answers in `/v1/kpis` only."""
+        scoped = [
+            s
+            for s in board.current.values()
+            if s.kpi == kpi and s.window == window and s.unit_level == level and board.is_current(s)
+        ]
         with_data = sorted((s for s in scoped if s.ratio is not None), key=lambda s: (-(s.ratio or 0.0), s.unit_code))
         without = sorted((s for s in scoped if s.ratio is None), key=lambda s: s.unit_code)
         units = [
             RankedUnit(
                 rank=i + 1 if s.ratio is not None else None,
                 unit_code=s.unit_code,
+                unit_name=unit.name if (unit := board.units.get(s.unit_code)) else None,
                 unit_level=s.unit_level,
                 ratio=s.ratio,
                 numerator=s.numerator,
@@ -88,5 +109,11 @@ def kpi_router(board: SnapshotBoard) -> APIRouter:
         ]
         computed = max((s.computed_at for s in scoped), default=None)
         return Ranking(kpi=kpi, window=window.value, level=level.value, computed_at=computed, units=units)
+
+    @router.get("/units/unknown")
+    async def unknown_units() -> UnknownUnits:
+        """Counted unit codes the unit tree lacks (neither a code nor an alias), most recently seen first."""
+        items = [UnknownUnit(unit_code=code, last_event_at=at) for code, at in board.unknown_units.items()]
+        return UnknownUnits(count=board.unknown_units_total, items=items)
 
     return router

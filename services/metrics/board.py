@@ -1,21 +1,47 @@
-"""What a replica serves from memory: the current snapshot of every scope and the newest event per source."""
+"""What a replica serves from memory: the current snapshot of every scope, the unit directory, the newest event
+per source and the counted unit codes the tree lacks."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
+from shared.kpi_catalogue import VIETNAM
 from shared.snapshots import KpiSnapshot, SnapshotScope
+
+
+@dataclass(frozen=True, slots=True)
+class UnitEntry:
+    """A unit of the tree as served: its name, level and the Vietnam days it exists (bounds inclusive)."""
+
+    name: str
+    level: str
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def valid_on(self, day: date) -> bool:
+        """Whether the unit exists on that day (a missing bound is open)."""
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day <= self.valid_to)
 
 
 @dataclass(slots=True)
 class SnapshotBoard:
-    """The current snapshot of every scope and the newest event per source, as this replica knows them."""
+    """The current snapshot of every scope and what a replica knows besides, as this replica knows them."""
 
     current: dict[SnapshotScope, KpiSnapshot] = field(default_factory=dict)
     source_activity: dict[str, datetime] = field(default_factory=dict)
+    units: dict[str, UnitEntry] = field(default_factory=dict)
+    unknown_units: dict[str, datetime] = field(default_factory=dict)
+    """The most recently seen counted unit codes the tree lacks (neither a code nor an alias), newest event each."""
+    unknown_units_total: int = 0
+    """How many distinct counted unit codes the tree lacks (`unknown_units` may list only the newest of them)."""
 
     def replace(self, snapshots: Sequence[KpiSnapshot]) -> None:
         """Swap in a complete new set (readers see the old one or the new one, never a mix)."""
         self.current = {s.scope: s for s in snapshots}
+
+    def is_current(self, snapshot: KpiSnapshot) -> bool:
+        """Whether the snapshot's unit exists on the Vietnam day it was computed (a unit not listed has no bounds)."""
+        unit = self.units.get(snapshot.unit_code)
+        return unit is None or unit.valid_on(snapshot.computed_at.astimezone(VIETNAM).date())

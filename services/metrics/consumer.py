@@ -17,14 +17,14 @@ from faststream.kafka.annotations import KafkaMessage as CurrentMessage
 from faststream.message import StreamMessage
 from pydantic import PlainValidator, ValidationError
 
-from services.metrics import store
+from services.metrics import store, units
 from services.metrics.refresher import SnapshotRefresher
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import PipelineMetrics
 from shared.dead_letters import dead_letter
 from shared.events import Event, parse_event
 from shared.kafka import commit_or_rewind
-from shared.producer import OutgoingRecord, RecordProducer, RecordSink
+from shared.producer import OutgoingRecord, RecordProducer, RecordSink, TopicPartitions
 from shared.retry import Backoff, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,11 @@ def register_consumer(
         description="Events that cannot be counted (invalid, or older than bucket retention): original key, bytes "
         "and headers, plus x-dlq-reason, x-dlq-error, x-source-topic, x-source-partition, x-source-offset, x-dlq-at.",
     )
-    dlq = dead_letters if dead_letters is not None else RecordProducer(broker, timeout_s=DEAD_LETTER_TIMEOUT_S)
+    dlq = (
+        dead_letters
+        if dead_letters is not None
+        else RecordProducer(broker, timeout_s=DEAD_LETTER_TIMEOUT_S, partitions=TopicPartitions(settings))
+    )
     backoff = Backoff(RetryPolicy.fixed(settings.metrics_retry_backoff_s))
 
     @broker.subscriber(
@@ -123,9 +127,14 @@ def register_consumer(
             )  # fmt: skip
             await dlq.send_all(parsed.dead)
             async with pool.acquire() as connection:
-                outcome = await store.record_batch(connection, parsed.events)
+                outcome = await store.record_batch(
+                    connection, parsed.events, lifecycle=settings.metrics_lifecycle_enabled
+                )
+                unknown = await units.unknown_among(connection, outcome.units) if outcome.units else set()
         for event in outcome.new:
             metrics.processed.labels(event.type).inc()
+            if event.unit_code in unknown:  # counted all the same: it rolls up once the tree knows the code
+                metrics.unknown_unit_events.labels(event.source).inc()
             if now - event.occurred_at > LATE_AFTER:
                 metrics.late.labels(event.type).inc()
         metrics.duplicates.inc(outcome.duplicates)

@@ -18,6 +18,8 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from services.metrics.api import kpi_router
+from services.metrics.backlog import BacklogBoard, BacklogCollector, BacklogRefresher
+from services.metrics.backlog_api import backlog_router
 from services.metrics.board import SnapshotBoard
 from services.metrics.consumer import register_consumer
 from services.metrics.core.kpis import KpiDefinition, kpi_definitions
@@ -27,7 +29,7 @@ from services.metrics.telemetry import KpiCollector, PipelineMetrics
 from shared.db import create_pool
 from shared.http import install_error_handlers, kafka_check, ops_router, postgres_check
 from shared.kafka import create_broker
-from shared.producer import RecordProducer
+from shared.producer import RecordProducer, TopicPartitions
 from shared.snapshots import KpiSnapshot
 
 APP_NAME = "metrics"
@@ -69,6 +71,8 @@ class MetricsService:
     broker: KafkaBroker
     producer: RecordProducer
     refresher: SnapshotRefresher
+    backlog: BacklogBoard
+    backlog_refresher: BacklogRefresher
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -77,13 +81,17 @@ class MetricsService:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, self.refresher.reload_reference_data)
-        task = asyncio.create_task(self.refresher.run(), name="snapshot-refresher")
+        tasks = [asyncio.create_task(self.refresher.run(), name="snapshot-refresher")]
+        if self.settings.metrics_lifecycle_enabled:
+            tasks.append(asyncio.create_task(self.backlog_refresher.run(), name="backlog-refresher"))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(signal.SIGHUP)
             await self.broker.stop()
@@ -105,7 +113,10 @@ def wire_metrics(
     broker = build_broker(settings, registry=registry) if broker is None else broker
     metrics = PipelineMetrics.create(registry)
     registry.register(KpiCollector(board=board, levels=frozenset(settings.metrics_levels)))
-    producer = RecordProducer(broker, timeout_s=SNAPSHOT_PUBLISH_TIMEOUT_S)
+    backlog = BacklogBoard()
+    registry.register(BacklogCollector(board=backlog, levels=frozenset(settings.metrics_levels)))
+    backlog_refresher = BacklogRefresher(pool=pool, board=backlog, settings=settings, clock=clock)
+    producer = RecordProducer(broker, timeout_s=SNAPSHOT_PUBLISH_TIMEOUT_S, partitions=TopicPartitions(settings))
     refresher = SnapshotRefresher(
         pool=pool,
         board=board,
@@ -125,6 +136,8 @@ def wire_metrics(
         broker=broker,
         producer=producer,
         refresher=refresher,
+        backlog=backlog,
+        backlog_refresher=backlog_refresher,
     )
 
 
@@ -171,6 +184,9 @@ def create_app(settings: MetricsSettings, **overrides: Unpack[Overrides]) -> Fas
             # Readiness checks the pool, which exists only while the service runs: its routes come with it.
             checks = {"kafka": kafka_check(service.broker), "postgres": postgres_check(service.pool)}
             app.include_router(ops_router(registry=registry, checks=checks))
+            app.include_router(
+                backlog_router(service.backlog, pool=service.pool, clock=service.backlog_refresher.clock)
+            )
             yield
 
     app = FastAPI(title="CivicPulse metrics", version="0.1.0", lifespan=lifespan)

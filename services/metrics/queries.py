@@ -97,6 +97,27 @@ CLOSURE = "SELECT ancestor_code, descendant_code FROM unit_closure"
 
 UNITS = "SELECT code, level FROM units"
 
+UNIT_DIRECTORY = "SELECT code, name, level, valid_from, valid_to FROM units"
+
+# A unit code is known if unit_closure lists it as a descendant: every unit of the tree and every alias (the
+# reference-data sync maps each alias to its unit's ancestors), so a code the tree gains later rolls up at once.
+# Before the first sync (an empty closure) nothing is called unknown.
+UNKNOWN_AMONG = """
+SELECT code FROM unnest($1::text[]) AS n(code)
+WHERE EXISTS (SELECT 1 FROM unit_closure)
+  AND NOT EXISTS (SELECT 1 FROM unit_closure c WHERE c.descendant_code = n.code)
+"""
+
+# Counted unit codes the tree lacks, most recently seen first (at most $1), with how many there are in all.
+UNKNOWN_UNITS = """
+SELECT a.unit_code, a.last_occurred_at, count(*) OVER () AS total
+FROM unit_activity a
+WHERE EXISTS (SELECT 1 FROM unit_closure)
+  AND NOT EXISTS (SELECT 1 FROM unit_closure c WHERE c.descendant_code = a.unit_code)
+ORDER BY a.last_occurred_at DESC, a.unit_code
+LIMIT $1
+"""
+
 UPSERT_SNAPSHOTS = """
 INSERT INTO kpi_snapshot (kpi, window_name, unit_code, unit_level, numerator, denominator, ratio,
                           window_start, window_end, computed_at)

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from services.metrics import queries, store
+from services.metrics import queries, store, units
 from services.metrics.board import SnapshotBoard
 from services.metrics.core.kpis import KpiDefinition
 from services.metrics.settings import MetricsSettings
@@ -63,6 +63,7 @@ class SnapshotRefresher:
         self._next_full = 0.0
         self._next_prune = 0.0
         self._next_refdata = 0.0
+        self._next_directory = 0.0
         self._last_compute_s = 0.0
 
     @property
@@ -100,17 +101,24 @@ class SnapshotRefresher:
     async def tick(self) -> None:
         """One round: as leader compute and publish; as follower read what the leader wrote."""
         await self._try_lead()
+        monotonic = time.monotonic()
         if not self.is_leader:
             self._dirty.clear()
             async with self._pool.acquire() as connection:
+                if self._refdata_due or monotonic >= self._next_directory:
+                    # The leader syncs the files; a follower re-reads the units it wrote.
+                    self._board.units = await units.unit_directory(connection)
+                    self._refdata_due = False
+                    self._next_directory = monotonic + self._settings.metrics_refdata_refresh_s
                 self._board.replace(await store.load_snapshots(connection))
                 await self._read_sources(connection)
             return
         connection = self._leader_connection
-        monotonic = time.monotonic()
         if self._refdata_due or monotonic >= self._next_refdata:
             await self._sync_reference_data(connection)
+            self._board.units = await units.unit_directory(connection)
             self._next_refdata = monotonic + self._settings.metrics_refdata_refresh_s
+            self._dirty.set()  # a unit or alias the tree gained rolls its counts up now, not at the next full run
         full = monotonic >= self._next_full
         if self._dirty.is_set() or full:
             self._dirty.clear()
@@ -142,6 +150,7 @@ class SnapshotRefresher:
     async def _read_sources(self, connection: Any) -> None:
         rows = await connection.fetch(queries.SOURCE_ACTIVITY)
         self._board.source_activity = {r["source"]: r["last_occurred_at"] for r in rows}
+        self._board.unknown_units, self._board.unknown_units_total = await units.unknown_units(connection)
 
     async def _sync_reference_data(self, connection: Any) -> None:
         self._refdata_due = False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.settings import HttpSettings, PostgresSettings, ReferenceDataSettings, ServiceSettings
 
@@ -34,9 +34,32 @@ class MetricsSettings(ServiceSettings, PostgresSettings, HttpSettings, Reference
         default=300.0, gt=0, description="How often the reference files are re-read (also on SIGHUP)."
     )
     metrics_levels: list[str] = Field(
-        default=["province", "department", "district"],
-        description="Unit levels exported as Prometheus labels (bounded cardinality).",
+        default=["province", "department", "commune"],
+        description="Unit levels exported as Prometheus labels (bounded cardinality; only units that exist today). "
+        "`district` exists only in trees before 1 July 2025.",
     )
     metrics_kpi_variants_file: Path | None = Field(
         default=None, description="YAML of KPI definition variants replacing the defaults by name."
     )
+    metrics_lifecycle_enabled: bool = Field(
+        default=True,
+        description="Keep each dossier's state and the live backlog (off only to benchmark counting without it).",
+    )
+    metrics_backlog_refresh_s: float = Field(
+        default=2.0, gt=0, description="How often the live backlog is re-read (overdue-ness moves with the clock)."
+    )
+    metrics_dossier_retention_days: int = Field(
+        default=60,
+        ge=2,
+        description="Completed dossiers leave the hot state this long after their last event (must exceed the "
+        "event-id retention, so a replayed event is still recognised and can't resurrect one).",
+    )
+
+    @model_validator(mode="after")
+    def _dossiers_outlive_event_ids(self) -> MetricsSettings:
+        if self.metrics_dossier_retention_days <= self.metrics_event_id_retention_days:
+            raise ValueError(
+                f"metrics_dossier_retention_days ({self.metrics_dossier_retention_days}) must exceed "
+                f"metrics_event_id_retention_days ({self.metrics_event_id_retention_days})"
+            )
+        return self

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
 
-from services.metrics import queries
+from services.metrics import dossiers, queries
 from services.metrics.core.counters import COUNTERS, aggregate, last_online, roll_up, rollups
 from services.metrics.core.kpis import KpiDefinition
 from services.metrics.core.snapshots import build_snapshots
@@ -31,8 +31,11 @@ class BatchOutcome:
     units: frozenset[str]
 
 
-async def record_batch(connection: Connection, events: Sequence[Event]) -> BatchOutcome:
-    """Count the events not seen before, in one transaction with their ids: a replay changes nothing."""
+async def record_batch(connection: Connection, events: Sequence[Event], *, lifecycle: bool = True) -> BatchOutcome:
+    """Count the events not seen before, in one transaction with their ids: a replay changes nothing.
+
+    With `lifecycle`, the same transaction merges them into their dossiers' states and the live backlog.
+    """
     if not events:
         return BatchOutcome([], 0, frozenset())
     # One event id twice in the same batch: the first wins, as it would across batches.
@@ -60,6 +63,8 @@ async def record_batch(connection: Connection, events: Sequence[Event]) -> Batch
             )
         if new:
             await _touch_activity(connection, new)
+            if lifecycle:
+                await dossiers.record_lifecycle(connection, new)
         published = sorted(
             {(e.unit_code, e.procedure_code): e for e in new if isinstance(e, ProcedurePublished)}.items()
         )

@@ -21,6 +21,7 @@ class PipelineMetrics:
     duplicates: Counter
     late: Counter
     dead_lettered: Counter
+    unknown_unit_events: Counter
     batch_seconds: Histogram
     batch_size: Histogram
     lag: Gauge
@@ -42,6 +43,12 @@ class PipelineMetrics:
             ),
             dead_lettered=Counter(
                 "civicpulse_events_dead_lettered", "Events sent to the DLQ, by reason.", ["reason"], registry=registry
+            ),
+            unknown_unit_events=Counter(
+                "civicpulse_unknown_unit_events",
+                "Events counted for a unit code the unit tree lacks (neither a code nor an alias), by source.",
+                ["source"],
+                registry=registry,
             ),
             batch_seconds=Histogram(
                 "civicpulse_batch_processing_seconds",
@@ -68,7 +75,11 @@ class PipelineMetrics:
 
 
 class KpiCollector(Collector):
-    """KPI gauges read from memory at scrape time; no database query per scrape."""
+    """KPI gauges read from memory at scrape time; no database query per scrape.
+
+    Only units of the exported levels that exist on the day of their snapshot: a unit that ceased to exist keeps
+    answering in the API for its own past, but has no series (bounded cardinality, and dashboards show today).
+    """
 
     def __init__(self, *, board: SnapshotBoard, levels: frozenset[str]) -> None:
         self._board = board
@@ -80,7 +91,7 @@ class KpiCollector(Collector):
         numerator = GaugeMetricFamily("civicpulse_kpi_numerator", "KPI numerator over the window.", labels=labels)
         denominator = GaugeMetricFamily("civicpulse_kpi_denominator", "KPI denominator over the window.", labels=labels)
         for snapshot in self._board.current.values():
-            if snapshot.unit_level not in self._levels:
+            if snapshot.unit_level not in self._levels or not self._board.is_current(snapshot):
                 continue
             values = [snapshot.kpi, snapshot.window, snapshot.unit_code, snapshot.unit_level]
             if snapshot.ratio is not None:  # no data is an absent series, not 0
@@ -99,3 +110,8 @@ class KpiCollector(Collector):
         for source, newest in self._board.source_activity.items():
             age.add_metric([source], max(0.0, (now - newest).total_seconds()))
         yield age
+        yield GaugeMetricFamily(
+            "civicpulse_unknown_units",
+            "Distinct unit codes events were counted for that the unit tree lacks (neither a code nor an alias).",
+            value=self._board.unknown_units_total,
+        )

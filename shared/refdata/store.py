@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 
 from shared.refdata.loader import ReferenceData
+from shared.refdata.model import UnitTree
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +87,29 @@ WHERE c.origin = 'file'
 """
 
 
+def closure_rows(tree: UnitTree) -> list[tuple[str, str, int]]:
+    """The tree's closure, plus each alias as a descendant of everything its unit counts towards.
+
+    Events counted under an alias (or under a code the tree gained later) then roll up like their unit's, with
+    no replay: rollups join counts to `unit_closure` at read time.
+    """
+    closure = tree.closure()
+    by_descendant: dict[str, list[tuple[str, int]]] = {}
+    for ancestor, descendant, depth in closure:
+        by_descendant.setdefault(descendant, []).append((ancestor, depth))
+    aliased = [
+        (ancestor, alias, depth)
+        for alias, code in sorted(tree.aliases.items())
+        if alias != code
+        for ancestor, depth in by_descendant[code]
+    ]
+    return [*closure, *aliased]
+
+
 async def sync_reference_data(connection: asyncpg.Connection[Any], data: ReferenceData) -> None:
     """Make the reference tables match `data` in one transaction, keeping catalogue rows published by events."""
     units = list(data.tree)
-    closure = data.tree.closure()
+    closure = closure_rows(data.tree)
     procedures = list(data.catalogue.procedures.values())
     entries = data.catalogue.offered(data.tree)
 

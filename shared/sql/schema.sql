@@ -47,6 +47,36 @@ CREATE TABLE public.alert_state (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT alert_state_status_check CHECK ((status = ANY (ARRAY['inactive'::text, 'pending'::text, 'firing'::text, 'resolved'::text])))
 );
+CREATE TABLE public.backlog_due (
+    unit_code text NOT NULL,
+    due_hour timestamp with time zone NOT NULL,
+    running bigint DEFAULT 0 NOT NULL
+);
+CREATE TABLE public.backlog_units (
+    unit_code text NOT NULL,
+    in_progress bigint DEFAULT 0 NOT NULL,
+    paused bigint DEFAULT 0 NOT NULL
+);
+CREATE TABLE public.dossier_state (
+    dossier_id text NOT NULL,
+    unit_code text NOT NULL,
+    procedure_code text NOT NULL,
+    received_at timestamp with time zone,
+    due_at timestamp with time zone,
+    completion_due_at timestamp with time zone,
+    fee_bearing boolean,
+    completed_at timestamp with time zone,
+    outcome text,
+    pauses timestamp with time zone[] DEFAULT '{}'::timestamp with time zone[] NOT NULL,
+    resumes timestamp with time zone[] DEFAULT '{}'::timestamp with time zone[] NOT NULL,
+    supplements integer DEFAULT 0 NOT NULL,
+    paid_at timestamp with time zone,
+    payment_channel text,
+    in_progress boolean DEFAULT false NOT NULL,
+    paused boolean DEFAULT false NOT NULL,
+    running_due timestamp with time zone,
+    touched_at timestamp with time zone DEFAULT now() NOT NULL
+);
 CREATE TABLE public.kpi_counts_daily (
     day date NOT NULL,
     unit_code text NOT NULL,
@@ -67,7 +97,10 @@ CREATE TABLE public.kpi_counts_daily (
     feedback_closed bigint DEFAULT 0 NOT NULL,
     feedback_on_time bigint DEFAULT 0 NOT NULL,
     feedback_scored bigint DEFAULT 0 NOT NULL,
-    feedback_satisfied bigint DEFAULT 0 NOT NULL
+    feedback_satisfied bigint DEFAULT 0 NOT NULL,
+    paid bigint DEFAULT 0 NOT NULL,
+    paid_online bigint DEFAULT 0 NOT NULL,
+    received_fee_bearing bigint DEFAULT 0 NOT NULL
 );
 CREATE TABLE public.kpi_counts_hourly (
     bucket timestamp with time zone NOT NULL,
@@ -90,7 +123,10 @@ CREATE TABLE public.kpi_counts_hourly (
     feedback_closed bigint DEFAULT 0 NOT NULL,
     feedback_on_time bigint DEFAULT 0 NOT NULL,
     feedback_scored bigint DEFAULT 0 NOT NULL,
-    feedback_satisfied bigint DEFAULT 0 NOT NULL
+    feedback_satisfied bigint DEFAULT 0 NOT NULL,
+    paid bigint DEFAULT 0 NOT NULL,
+    paid_online bigint DEFAULT 0 NOT NULL,
+    received_fee_bearing bigint DEFAULT 0 NOT NULL
 );
 CREATE TABLE public.kpi_counts_unit_hourly (
     bucket timestamp with time zone NOT NULL,
@@ -112,7 +148,10 @@ CREATE TABLE public.kpi_counts_unit_hourly (
     feedback_closed bigint DEFAULT 0 NOT NULL,
     feedback_on_time bigint DEFAULT 0 NOT NULL,
     feedback_scored bigint DEFAULT 0 NOT NULL,
-    feedback_satisfied bigint DEFAULT 0 NOT NULL
+    feedback_satisfied bigint DEFAULT 0 NOT NULL,
+    paid bigint DEFAULT 0 NOT NULL,
+    paid_online bigint DEFAULT 0 NOT NULL,
+    received_fee_bearing bigint DEFAULT 0 NOT NULL
 );
 CREATE TABLE public.kpi_snapshot (
     kpi text NOT NULL,
@@ -177,6 +216,13 @@ CREATE TABLE public.processed_events (
     occurred_at timestamp with time zone NOT NULL,
     processed_at timestamp with time zone DEFAULT now() NOT NULL
 );
+CREATE TABLE public.processing_time_daily (
+    unit_code text NOT NULL,
+    day date NOT NULL,
+    procedure_code text NOT NULL,
+    bin smallint NOT NULL,
+    dossiers bigint DEFAULT 0 NOT NULL
+);
 CREATE TABLE public.silences (
     id uuid NOT NULL,
     matchers jsonb NOT NULL,
@@ -222,6 +268,44 @@ CREATE TABLE public.units (
     CONSTRAINT units_level_check CHECK ((level = ANY (ARRAY['province'::text, 'department'::text, 'district'::text, 'commune'::text]))),
     CONSTRAINT units_valid_range CHECK (((valid_from IS NULL) OR (valid_to IS NULL) OR (valid_from <= valid_to)))
 );
+CREATE VIEW read_model.backlog_current AS
+ WITH own AS (
+         SELECT backlog_units.unit_code,
+            backlog_units.in_progress,
+            backlog_units.paused,
+            (0)::bigint AS overdue
+           FROM public.backlog_units
+        UNION ALL
+         SELECT backlog_due.unit_code,
+            0,
+            0,
+            backlog_due.running
+           FROM public.backlog_due
+          WHERE (backlog_due.due_hour < date_trunc('hour'::text, now(), 'UTC'::text))
+        UNION ALL
+         SELECT dossier_state.unit_code,
+            0,
+            0,
+            1
+           FROM public.dossier_state
+          WHERE ((dossier_state.running_due >= date_trunc('hour'::text, now(), 'UTC'::text)) AND (dossier_state.running_due < now()))
+        ), rolled AS (
+         SELECT COALESCE(c.ancestor_code, o.unit_code) AS unit_code,
+            (sum(o.in_progress))::bigint AS in_progress,
+            (sum(o.overdue))::bigint AS overdue,
+            (sum(o.paused))::bigint AS paused
+           FROM (own o
+             LEFT JOIN public.unit_closure c ON ((c.descendant_code = o.unit_code)))
+          GROUP BY COALESCE(c.ancestor_code, o.unit_code)
+        )
+ SELECT COALESCE(u.code, r.unit_code) AS unit_code,
+    COALESCE(u.level, 'unknown'::text) AS unit_level,
+    COALESCE(r.in_progress, (0)::bigint) AS in_progress,
+    COALESCE(r.overdue, (0)::bigint) AS overdue,
+    COALESCE(r.paused, (0)::bigint) AS paused,
+    now() AS as_of
+   FROM (rolled r
+     FULL JOIN public.units u ON ((u.code = r.unit_code)));
 CREATE VIEW read_model.kpi_current AS
  SELECT kpi_snapshot.kpi,
     kpi_snapshot.window_name,
@@ -253,6 +337,12 @@ ALTER TABLE ONLY public.alert_history
     ADD CONSTRAINT alert_history_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.alert_state
     ADD CONSTRAINT alert_state_pkey PRIMARY KEY (alert_id);
+ALTER TABLE ONLY public.backlog_due
+    ADD CONSTRAINT backlog_due_pkey PRIMARY KEY (unit_code, due_hour);
+ALTER TABLE ONLY public.backlog_units
+    ADD CONSTRAINT backlog_units_pkey PRIMARY KEY (unit_code);
+ALTER TABLE ONLY public.dossier_state
+    ADD CONSTRAINT dossier_state_pkey PRIMARY KEY (dossier_id);
 ALTER TABLE ONLY public.kpi_counts_daily
     ADD CONSTRAINT kpi_counts_daily_pkey PRIMARY KEY (day, unit_code);
 ALTER TABLE ONLY public.kpi_counts_hourly
@@ -273,6 +363,8 @@ ALTER TABLE ONLY public.procedures
     ADD CONSTRAINT procedures_pkey PRIMARY KEY (code);
 ALTER TABLE ONLY public.processed_events
     ADD CONSTRAINT processed_events_pkey PRIMARY KEY (event_id);
+ALTER TABLE ONLY public.processing_time_daily
+    ADD CONSTRAINT processing_time_daily_pkey PRIMARY KEY (unit_code, day, procedure_code, bin);
 ALTER TABLE ONLY public.silences
     ADD CONSTRAINT silences_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.source_activity
@@ -288,11 +380,15 @@ ALTER TABLE ONLY public.units
 CREATE INDEX alert_history_alert_idx ON public.alert_history USING btree (alert_id, id);
 CREATE INDEX alert_history_at_idx ON public.alert_history USING btree (at);
 CREATE INDEX alert_state_status_idx ON public.alert_state USING btree (status);
+CREATE INDEX backlog_due_due_hour ON public.backlog_due USING btree (due_hour);
+CREATE INDEX dossier_state_closed ON public.dossier_state USING btree (completed_at) WHERE (completed_at IS NOT NULL);
+CREATE INDEX dossier_state_running_due ON public.dossier_state USING btree (running_due) WHERE (running_due IS NOT NULL);
 CREATE INDEX kpi_counts_hourly_unit ON public.kpi_counts_hourly USING btree (unit_code, bucket);
 CREATE INDEX notification_outbox_alert_idx ON public.notification_outbox USING btree (alert_id, receiver, id) WHERE (status = 'pending'::text);
 CREATE INDEX notification_outbox_due_idx ON public.notification_outbox USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 CREATE INDEX procedure_catalogue_procedure_code_idx ON public.procedure_catalogue USING btree (procedure_code);
 CREATE INDEX processed_events_processed_at ON public.processed_events USING btree (processed_at);
+CREATE INDEX processing_time_daily_day ON public.processing_time_daily USING btree (day);
 CREATE INDEX silences_ends_at_idx ON public.silences USING btree (ends_at) WHERE (deleted_at IS NULL);
 CREATE INDEX unit_aliases_unit_code_idx ON public.unit_aliases USING btree (unit_code);
 CREATE INDEX unit_closure_descendant_code_idx ON public.unit_closure USING btree (descendant_code);

@@ -32,7 +32,10 @@ pytestmark = pytest.mark.e2e
 EXAMPLES = 60  # per operation: ~1,000 requests over the three services, well under a minute on 2 cores
 SOURCE, INGEST_TOKEN, ADMIN_TOKEN = "demo", "fuzz-ingest-token", "fuzz-admin-token"
 INGEST_AUTH, ADMIN_AUTH = {"Authorization": f"Bearer {INGEST_TOKEN}"}, {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-INGEST_WRITES = {"POST /v1/events", "POST /v1/adapters/dvcqg", "POST /v1/adapters/emc"}
+INGEST_WRITES = {
+    "POST /v1/events", "POST /v1/adapters/dvcqg", "POST /v1/adapters/emc", "POST /v1/dvcqg/DongBoHoSoMC",
+    "POST /v1/emc/TrackingMCDT",
+}  # fmt: skip
 ALERTS_WRITES = {"POST /v1/silences", "DELETE /v1/silences/{silence_id}"}
 RULES = """
 rules:

@@ -6,10 +6,10 @@ Grafana is not available here, so its template variables are substituted with th
 
 | variable           | value                                   | why                                                  |
 |--------------------|-----------------------------------------|------------------------------------------------------|
-| `$unit`            | `HD`                                    | the province: every KPI, window and child unit       |
-| `$level`           | `district`                              | the level with the incident                          |
+| `$unit`            | `H24`                                   | the province: every KPI, window and child unit       |
+| `$level`           | `commune`                               | the level with the incident                          |
 | `$window`          | `30d`                                   | the window the alert rules watch                     |
-| `$kpi`             | `online_submission_rate`                | the KPI HD.CG misses (the incident)                  |
+| `$kpi`             | `online_submission_rate`                | the KPI ward H24.107 misses (the incident)           |
 | `$kpi_each`        | each KPI name in turn                   | the repeated trend panel must have data for all ten  |
 | `$__rate_interval` | `1m`                                    | scrape every 1s: 60 samples                          |
 | `$__interval`      | `15s`                                   |                                                      |
@@ -51,7 +51,7 @@ from tests.support.services import ServiceUnderTest, produce, service_env
 pytestmark = pytest.mark.e2e
 
 DASHBOARDS = sorted((REPO_ROOT / "deploy" / "grafana" / "dashboards").glob("*.json"))
-SUBSTITUTIONS = {"unit": "HD", "level": "district", "window": "30d", "kpi": "online_submission_rate",
+SUBSTITUTIONS = {"unit": "H24", "level": "commune", "window": "30d", "kpi": "online_submission_rate",
                  "__rate_interval": "1m", "__interval": "15s", "__range": "5m"}  # fmt: skip
 TIME_FILTER = re.compile(r"\$__timeFilter\((\w+)\)")
 VARIABLE = re.compile(r"\$\{?(\w+)\}?")
@@ -171,9 +171,9 @@ def prometheus(stack: Stack, tmp_path: Path) -> Iterator[PrometheusServer]:
 
 async def simulate(ingest: ServiceUnderTest, log: Path) -> None:
     """The simulator as users run it, through the ingest API: a week of history, then live traffic."""
-    command = [sys.executable, "-m", "services.cli", "simulate", "--profile", "haiduong", "--url", ingest.url,
+    command = [sys.executable, "-m", "services.cli", "simulate", "--profile", "haiphong", "--url", ingest.url,
                "--rate", "400/s", "--events", "400", "--backfill", "7d", "--backfill-events", "3000", "--seed", "7",
-               "--no-rhythm", "--incident", "district=HD.CG,kpi=online_submission_rate,to=0.6,for=1h"]  # fmt: skip
+               "--no-rhythm", "--incident", "unit=H24.107,kpi=online_submission_rate,to=0.6,for=1h"]  # fmt: skip
     with log.open("wb") as output:
         process = await asyncio.create_subprocess_exec(
             *command, stdout=output, stderr=output, cwd=REPO_ROOT,
@@ -184,13 +184,17 @@ async def simulate(ingest: ServiceUnderTest, log: Path) -> None:
 
 
 async def feed(stack: Stack) -> None:
-    """Simulated traffic, a month of random history, HD.CG slipping below its online target, and one bad record."""
+    """Simulated traffic, a month of random history, ward H24.107 slipping below its online target and holding 30
+    dossiers past their due date (the backlog board), events for a unit the tree lacks, and one bad record."""
     kafka, topics, ingest = stack.kafka, stack.topics, stack.services["ingest"]
     now = datetime.now(UTC)
-    incident = [received(unit="HD.CG", at=now - timedelta(minutes=i), channel="in_person") for i in range(250)]
+    incident = [received(unit="H24.107", at=now - timedelta(minutes=i), channel="in_person") for i in range(250)]
+    unknown = [received(unit="NEW.1", at=now - timedelta(minutes=i)) for i in range(3)]
+    due = (now - timedelta(days=1)).isoformat()
+    overdue = [received(unit="H24.107", at=now - timedelta(days=6, minutes=i), due_at=due) for i in range(30)]
     await asyncio.gather(
         simulate(ingest, stack.logs / "simulator.log"),
-        produce(kafka, topics.topic_events, [*random_events(3000, seed=5, now=now), *incident]),
+        produce(kafka, topics.topic_events, [*random_events(3000, seed=5, now=now), *incident, *unknown, *overdue]),
     )
     producer = AIOKafkaProducer(**kafka.aiokafka_options())
     await producer.start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
@@ -22,15 +23,17 @@ from shared.settings import KafkaSettings, TopicSettings
 from shared.topics import ensure_topics
 from tests.support.pipeline import (
     Pipeline,
+    expected_backlog,
     expected_counts,
     expected_kpis,
     ingest_503s,
     read_record,
+    served_backlog,
     served_kpis,
     simulator_done,
     stored_counts,
 )
-from tests.support.services import poll
+from tests.support.services import ServiceUnderTest, poll
 
 pytestmark = pytest.mark.e2e
 
@@ -54,6 +57,21 @@ async def assert_ground_truth(pipeline: Pipeline, record: Path) -> None:
     served = served_kpis(metrics)
     mismatches = {scope: (served.get(scope), want) for scope, want in expected.items() if served.get(scope) != want}
     assert mismatches == {}
+
+
+def assert_backlog(pipeline: Pipeline, metrics: ServiceUnderTest, record: Path) -> None:
+    """/v1/backlog equals the ground truth at the moment it was computed for (overdue-ness moves with the clock)."""
+    events = read_record(record)
+
+    def mismatches() -> dict[str, tuple[tuple[int, int, int] | None, tuple[int, int, int]]]:
+        computed, served = served_backlog(metrics)
+        if computed is None:
+            return {"<none yet>": (None, (0, 0, 0))}
+        expected = expected_backlog(events, pipeline.refdata, now=computed)
+        return {unit: (served.get(unit), want) for unit, want in expected.items() if served.get(unit) != want}
+
+    poll(lambda: not mismatches(), timeout=60, what="served backlog equals the ground truth")
+    assert mismatches() == {}
 
 
 @pytest.fixture
@@ -163,3 +181,33 @@ async def test_postgres_stopped_and_restarted_while_traffic_flows(
     finally:
         pipeline.stop()
         node.stop(mode="immediate")
+
+
+async def test_backlog_after_a_sigkill_duplicates_and_a_replay_from_offset_zero(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    pipeline.ingest.start()
+    metrics = pipeline.add_metrics()
+    record = tmp_path / "record.ndjson"
+    # Full histories (pauses, payments, completions) over the past 20 days, so some are overdue, then live.
+    history = ["--backfill", "20d", "--backfill-events", "6000"]
+    simulator = pipeline.simulate(events=6_000, seed=6, record=record, extra=history)
+    await wait_until_counted(pipeline, 4_000)
+    metrics.kill()
+    metrics.start()
+    simulator_done(simulator, tmp_path / "simulate-6.log")
+    # The same histories again: every event a duplicate.
+    simulator_done(pipeline.simulate(events=6_000, seed=6, record=record, extra=history), tmp_path / "simulate-6.log")
+    events = read_record(record)
+    await wait_until_counted(pipeline, len(events))
+    assert await stored_counts(pipeline.pg_dsn) == expected_counts(events)
+    truth = expected_backlog(events, pipeline.refdata, now=datetime.now(UTC))
+    for figure in range(3):  # some dossiers in progress, some overdue, some paused: the comparison means something
+        assert sum(t[figure] for t in truth.values()) > 0, figure
+    assert_backlog(pipeline, metrics, record)
+
+    # A new consumer group re-reads the topic from offset 0 into the same database: the backlog stays.
+    replay = pipeline.add_metrics("metrics-replay", CIVICPULSE_METRICS_GROUP_ID=f"replay-{uuid.uuid4().hex[:6]}")
+    poll(lambda: replay.metric("civicpulse_events_duplicate_total") >= 2 * len(events), timeout=120,
+         what="the new group re-read both copies of the histories")  # fmt: skip
+    assert_backlog(pipeline, replay, record)

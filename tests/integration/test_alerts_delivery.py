@@ -22,7 +22,7 @@ from services.alerts.delivery.webhook import SIGNATURE_HEADER, verify_signature
 from services.alerts.dispatcher import Dispatcher, DispatchOptions
 from services.alerts.inject import Alerts
 from shared.db import create_pool
-from shared.producer import RecordProducer, RecordSink
+from shared.producer import RecordProducer, RecordSink, TopicPartitions
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from shared.settings import KafkaSettings, PostgresSettings, TopicSettings
@@ -331,7 +331,7 @@ async def test_state_changes_are_published_to_the_alerts_topic_keyed_by_alert(
     await broker.start()
     try:
         rules = rules_for(sink, smtp, f"{sink.url}/am", receivers="ops")
-        producer = RecordProducer(broker, timeout_s=10)
+        producer = RecordProducer(broker, timeout_s=10, partitions=TopicPartitions(kafka_settings))
         async with started(pool, rules, FakeClock(T0), producer=producer, topic_alerts=topics.topic_alerts) as harness:
             await harness.fire()
             await harness.drain(harness.dispatcher(), rounds=3)

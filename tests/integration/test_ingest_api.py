@@ -20,18 +20,20 @@ from services.ingest.core.adapters import AdapterContext, ProcedureInfo
 from services.ingest.main import create_app
 from services.ingest.settings import IngestSettings
 from shared.events import ServiceLevel, parse_event
+from shared.refdata import load_reference_data
 from shared.settings import KafkaSettings, TopicSettings
 
 pytestmark = pytest.mark.integration
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-NOW = datetime(2024, 4, 20, 3, 0, tzinfo=UTC)
-CATALOGUE = AdapterContext.from_mapping(
-    {
+NOW = datetime(2025, 7, 25, 3, 0, tzinfo=UTC)
+CATALOGUE = AdapterContext(
+    procedure_lookup={
         "1.001612": ProcedureInfo(service_level=ServiceLevel.PARTIAL_ONLINE, essential=True),
         "2.000123": ProcedureInfo(service_level=ServiceLevel.FULL_ONLINE, essential=False),
         "1.000456": ProcedureInfo(service_level=ServiceLevel.OFFLINE, essential=False),
-    }
+    }.get,
+    unit_lookup=load_reference_data().tree.resolve,
 )
 TOKENS = {"portal-a": ["a-old", "a-new"], "portal-b": ["b-1"], "slow-portal": ["s-1"]}
 AppFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -232,8 +234,8 @@ async def test_dvcqg_records_are_translated_and_published(
     assert sorted(body["event_id"] for _, body in records) == sorted(response.json()["event_ids"])
     assert {body["source"] for _, body in records} == {"portal-b"}
     assert all(key == body["dossier_id"] for key, body in records)
-    first = next(body for _, body in records if body["dossier_id"] == "000.00.20.H23-240415-0001")
-    assert datetime.fromisoformat(first["occurred_at"]) == datetime(2024, 4, 15, 1, 30, tzinfo=UTC)  # 08:30 in VN
+    first = next(body for _, body in records if body["dossier_id"] == "000.00.07.H24-250716-0001")
+    assert datetime.fromisoformat(first["occurred_at"]) == datetime(2025, 7, 16, 1, 30, tzinfo=UTC)  # 08:30 in VN
 
 
 async def test_emc_pushes_are_translated_and_unknown_codes_are_422(
@@ -255,6 +257,7 @@ async def test_emc_pushes_are_translated_and_unknown_codes_are_422(
     assert "unknown code 5" in messages[(0, "Status")]
     assert "unknown procedure code 9.999999" in messages[(1, "CodeTTHC")]
     assert "unknown code 3" in messages[(1, "FormsReception")]
+    assert "unknown unit: MaHoSo '999.00.00.H24', SiteId 'emc-h99-1'" in messages[(2, "MaHoSo")]
     assert not_json.status_code == 422
     stored = {body["event_id"] for _, body in read_back(kafka_settings.kafka_bootstrap, topics.topic_events)}
     assert stored == set(accepted.json()["event_ids"])

@@ -14,7 +14,7 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 
 from shared.kafka import create_broker
-from shared.producer import KafkaUnavailable, OutgoingRecord, RecordProducer
+from shared.producer import KafkaUnavailable, OutgoingRecord, RecordProducer, TopicPartitions
 from shared.settings import KafkaSettings, TopicSettings
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ async def test_each_key_lands_on_the_default_partitioners_partition_in_order_eve
     records = [
         OutgoingRecord(topics.topic_events, f"K-{i % 40}".encode(), f"{i:05d}".encode() * 40) for i in range(600)
     ]
-    await RecordProducer(broker, timeout_s=30).send_all(records)
+    await RecordProducer(broker, timeout_s=30, partitions=TopicPartitions(kafka_settings)).send_all(records)
     arrived = await consume(kafka_settings, topics.topic_events, count=600)
     assert len(arrived) == 600
     partitioner, partitions = DefaultPartitioner(), list(range(topics.events_partitions))
@@ -72,7 +72,7 @@ async def test_headers_are_written_as_given_and_records_without_a_key_get_throug
         OutgoingRecord(topics.topic_dlq, b"K-1", b"keyed", [("x-dlq-reason", b"schema")]),
         OutgoingRecord(topics.topic_dlq, b"K-2", b"binary", [("raw", b"\xff\xfe")]),
     ]
-    await RecordProducer(broker, timeout_s=30).send_all(letters)
+    await RecordProducer(broker, timeout_s=30, partitions=TopicPartitions(kafka_settings)).send_all(letters)
     arrived = sorted(await consume(kafka_settings, topics.topic_dlq, count=3), key=lambda r: r.offset)
     assert [(r.key, r.value) for r in arrived] == [(None, b"no key"), (b"K-1", b"keyed"), (b"K-2", b"binary")]
     assert [list(r.headers) for r in arrived[:2]] == [list(letters[0].headers), list(letters[1].headers)]
@@ -85,11 +85,16 @@ async def test_a_broker_that_is_not_started_is_kafka_unavailable(
 ) -> None:
     stopped = create_broker(kafka_settings, registry=CollectorRegistry(), app_name="test")
     with pytest.raises(KafkaUnavailable):
-        await RecordProducer(stopped, timeout_s=2).send_all([OutgoingRecord(topics.topic_events, b"k", b"v")])
+        await RecordProducer(stopped, timeout_s=2, partitions=TopicPartitions(kafka_settings)).send_all(
+            [OutgoingRecord(topics.topic_events, b"k", b"v")]
+        )
 
 
-async def test_an_unknown_topic_is_kafka_unavailable(broker: KafkaBroker) -> None:
+async def test_an_unknown_topic_is_kafka_unavailable(broker: KafkaBroker, kafka_settings: KafkaSettings) -> None:
     with pytest.raises(KafkaUnavailable):
         await asyncio.wait_for(
-            RecordProducer(broker, timeout_s=2).send_all([OutgoingRecord("no.such.topic", b"k", b"v")]), 10
+            RecordProducer(broker, timeout_s=2, partitions=TopicPartitions(kafka_settings)).send_all(
+                [OutgoingRecord("no.such.topic", b"k", b"v")]
+            ),
+            10,
         )

@@ -2,8 +2,8 @@
 
 It keeps the PostgreSQL adapter's semantics: alert writes compare-and-set on the version, a unit of work's writes
 land together at commit or not at all, an outbox row per (notification, receiver) at most once, claims leased and
-at most one in flight per (alert, receiver). The read model is what a test puts in `kpi`, `units`,
-`source_activity` and `unit_activity` (the latter already rolled up the unit tree, as the view does).
+at most one in flight per (alert, receiver). The read model is what a test puts in `kpi`, `units`, `backlog`,
+`source_activity` and `unit_activity` (the last two already rolled up the unit tree, as the views do).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from services.alerts.core.describe import UnitInfo
 from services.alerts.core.notifications import Alert
 from services.alerts.core.silences import Silence
 from services.alerts.core.state import ACTIVE, Transition
-from services.alerts.inputs import KpiReading, KpiScope
+from services.alerts.inputs import KpiReading, KpiScope, UnitBacklog
 from services.alerts.ports import Activity, HistoryRecord, OutboxEntry, Outgoing
 
 
@@ -58,6 +58,7 @@ class Tables:
     silences: list[SilenceRow] = field(default_factory=list)
     kpi: dict[KpiScope, KpiReading] = field(default_factory=dict)
     units: dict[str, UnitInfo] = field(default_factory=dict)
+    backlog: dict[str, UnitBacklog] = field(default_factory=dict)
     source_activity: dict[str, datetime] = field(default_factory=dict)
     unit_activity: dict[str, datetime] = field(default_factory=dict)
 
@@ -232,6 +233,9 @@ class MemoryInputs:
 
     async def units(self) -> dict[str, UnitInfo]:
         return dict(self._tables.units)
+
+    async def backlog(self) -> dict[str, UnitBacklog]:
+        return dict(self._tables.backlog)
 
     async def activity(self) -> Activity:
         return Activity(sources=dict(self._tables.source_activity), units=dict(self._tables.unit_activity))

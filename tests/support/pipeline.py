@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,14 @@ from services.ingest.auth import hash_token
 from services.metrics.core.counters import COUNTERS, aggregate
 from services.metrics.core.kpis import DEFAULT_KPIS, USAGE_RATE
 from shared.devstack.kafka import REPO_ROOT
-from shared.events import DossierReceived, Event, event_adapter
+from shared.events import (
+    DossierCompleted,
+    DossierPaused,
+    DossierReceived,
+    DossierResumed,
+    Event,
+    event_adapter,
+)
 from shared.refdata import ReferenceData, load_reference_data
 from shared.settings import KafkaSettings, TopicSettings
 from tests.support.services import ServiceUnderTest, poll, service_env
@@ -84,6 +92,57 @@ def expected_kpis(events: list[Event], refdata: ReferenceData) -> dict[tuple[str
     return expected
 
 
+def expected_backlog(
+    events: Iterable[Event], refdata: ReferenceData, *, now: datetime
+) -> dict[str, tuple[int, int, int]]:
+    """unit → (in_progress, overdue, paused) at `now` for every unit of the tree, straight from DOMAIN.md.
+
+    In progress: received and not completed. Paused: in progress, and its latest pause is later than every
+    resumption. Overdue: in progress, not paused, and past the reception's due_at. Rolled up like the KPIs.
+    """
+    receptions: dict[str, DossierReceived] = {}
+    completed: set[str] = set()
+    pauses: dict[str, list[datetime]] = {}
+    resumes: dict[str, list[datetime]] = {}
+    for event in events:
+        match event:
+            case DossierReceived():
+                held = receptions.get(event.dossier_id)
+                if held is None or event.occurred_at < held.occurred_at:
+                    receptions[event.dossier_id] = event
+            case DossierCompleted():
+                completed.add(event.dossier_id)
+            case DossierPaused():
+                pauses.setdefault(event.dossier_id, []).append(event.occurred_at)
+            case DossierResumed():
+                resumes.setdefault(event.dossier_id, []).append(event.occurred_at)
+    per_unit: dict[str, list[int]] = {}
+    for dossier, reception in receptions.items():
+        if dossier in completed:
+            continue
+        last_pause = max(pauses.get(dossier, []), default=None)
+        last_resume = max(resumes.get(dossier, []), default=None)
+        is_paused = last_pause is not None and (last_resume is None or last_resume < last_pause)
+        is_overdue = not is_paused and reception.due_at is not None and reception.due_at < now
+        row = per_unit.setdefault(reception.unit_code, [0, 0, 0])
+        row[0] += 1
+        row[1] += is_overdue
+        row[2] += is_paused
+    expected: dict[str, tuple[int, int, int]] = {}
+    for unit in refdata.tree.units:
+        covered = refdata.tree.rollup(unit)
+        sums = [sum(per_unit.get(code, [0, 0, 0])[i] for code in covered) for i in range(3)]
+        expected[unit] = (sums[0], sums[1], sums[2])
+    return expected
+
+
+def served_backlog(metrics: ServiceUnderTest) -> tuple[datetime | None, dict[str, tuple[int, int, int]]]:
+    """What the metrics service serves as the live backlog, and the moment it was computed for."""
+    body = metrics.get("/v1/backlog").json()
+    computed = datetime.fromisoformat(body["computed_at"]) if body["computed_at"] else None
+    return computed, {i["unit_code"]: (i["in_progress"], i["overdue"], i["paused"]) for i in body["items"]}
+
+
 def served_kpis(metrics: ServiceUnderTest, window: str = "1d") -> dict[tuple[str, str], tuple[int, int]]:
     """What the metrics service serves for one window."""
     items = metrics.get(f"/v1/kpis?window={window}").json()["items"]
@@ -117,13 +176,15 @@ class Pipeline:
         self.metrics.append(service)
         return service
 
-    def simulate(self, *, events: int, seed: int, record: Path, rate: str = "2500/s") -> subprocess.Popen[bytes]:
-        """The simulator as a process, sending to our ingest service."""
+    def simulate(
+        self, *, events: int, seed: int, record: Path, rate: str = "2500/s", extra: Sequence[str] = ()
+    ) -> subprocess.Popen[bytes]:
+        """The simulator as a process, sending to our ingest service (`extra`: more simulate options)."""
         log = (self.workdir / f"simulate-{seed}.log").open("ab")
         return subprocess.Popen(
             [sys.executable, "-m", "services.cli", "simulate", "--url", self.ingest.url, "--token", TOKEN,
              "--source", SOURCE, "--events", str(events), "--seed", str(seed), "--rate", rate, "--no-rhythm",
-             "--batch", "250", "--record", str(record)],
+             "--batch", "250", "--record", str(record), *extra],
             stdout=log, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=self.env,
         )  # fmt: skip
 

@@ -60,7 +60,7 @@ def test_the_shipped_file_has_a_rule_per_kpi_and_level_with_the_default_targets(
     ruleset = parse_rules(DEFAULT_RULES_FILE.read_text("utf-8"))
     targets = load_targets()
     kpi_rules = {(r.kpi, r.scope.levels[0].value): r for r in ruleset.kpi_rules()}
-    assert set(kpi_rules) == {(k, level) for k in KPI_NAMES for level in ("province", "department", "district")}
+    assert set(kpi_rules) == {(k, level) for k in KPI_NAMES for level in ("province", "department", "commune")}
     for (kpi, level), rule in kpi_rules.items():
         target = targets.lookup(kpi=kpi, level=level)
         assert target is not None

@@ -88,8 +88,8 @@ def test_simulator_is_the_demo_profile_feeding_ingest_with_an_incident(services:
     assert simulator["profiles"] == ["demo"]
     command = simulator["command"]
     assert command[0] == "simulate"
-    for option in ("--profile=haiduong", "--rate=50/s", "--duration=24h", "--url=http://ingest:8001",
-                   "--incident=district=HD.CG,kpi=online_submission_rate,to=0.6,for=1h"):  # fmt: skip
+    for option in ("--profile=haiphong", "--rate=50/s", "--duration=24h", "--url=http://ingest:8001",
+                   "--incident=unit=H24.107,kpi=online_submission_rate,to=0.6,for=1h"):  # fmt: skip
         assert option in command
     assert "CIVICPULSE_SIMULATOR_TOKEN" in simulator["environment"]
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.unit
 
 GRAFANA_DIR = REPO_ROOT / "deploy" / "grafana"
 DASHBOARD_FILES = sorted((GRAFANA_DIR / "dashboards").glob("*.json"))
-EXPECTED = {"ioc-overview", "unit-ranking", "unit-drilldown", "pipeline-health", "alerts"}
+EXPECTED = {"ioc-overview", "unit-ranking", "unit-drilldown", "pipeline-health", "alerts", "backlog"}
 
 
 def load_builder() -> ModuleType:
@@ -47,7 +47,7 @@ def provisioned_uids() -> set[str]:
     return {s["uid"] for s in sources["datasources"]}
 
 
-def test_the_five_dashboards_are_committed() -> None:
+def test_the_six_dashboards_are_committed() -> None:
     assert {p.stem for p in DASHBOARD_FILES} == EXPECTED
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
+from services.alerts.core.backlog_defaults import BACKLOG_THRESHOLDS
+from services.metrics.settings import MetricsSettings
 from shared.targets import load_targets
 from tests.support.prometheus import PROMETHEUS_DIR, REPO_ROOT, RULE_FILES, run_tool
 
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.unit
 
 RULE_TESTS = sorted((PROMETHEUS_DIR / "tests").glob("*.yml"))
 RUNBOOKS = REPO_ROOT / "docs" / "runbooks"
-EXPORTED_LEVELS = {"province", "department", "district"}
+EXPORTED_LEVELS = set(MetricsSettings.model_fields["metrics_levels"].default)
 
 
 def load_generator() -> ModuleType:
@@ -80,6 +82,26 @@ def test_generator_check_mode_fails_on_a_stale_file(tmp_path: Path) -> None:
     assert generator.main(["--check", "--output", str(output)]) == 0
 
 
+def test_committed_backlog_rules_match_a_fresh_generation_from_the_alerts_defaults() -> None:
+    generator = load_generator()
+    committed = (PROMETHEUS_DIR / "rules" / "backlog.yml").read_text("utf-8")
+    assert committed == generator.render_backlog(), (
+        "deploy/prometheus/rules/backlog.yml is stale: run .venv/bin/python deploy/prometheus/generate_rules.py"
+    )
+
+
+def test_one_backlog_alert_per_level_with_the_alerts_service_thresholds() -> None:
+    backlog = {r["labels"]["level"]: r for r in alert_rules() if r["labels"].get("family") == "backlog-overdue"}
+    assert set(backlog) == {t.level for t in BACKLOG_THRESHOLDS} <= EXPORTED_LEVELS
+    for threshold in BACKLOG_THRESHOLDS:
+        rule = backlog[threshold.level]
+        expr = " ".join(rule["expr"].split())
+        assert f"> {threshold.threshold:g} or" in expr
+        assert f"> {threshold.threshold - threshold.recovery_margin:g} and on (unit, level) ALERTS" in expr
+        assert expr.endswith(f">= {threshold.min_in_progress}")
+        assert (rule["for"], rule["labels"]["severity"]) == ("1h", threshold.severity)
+
+
 def test_one_kpi_alert_per_target_at_every_exported_level() -> None:
     kpi_alerts = {(r["labels"]["kpi"], r["labels"]["level"]): r for r in alert_rules()
                   if r["labels"].get("family") == "kpi-below-target"}  # fmt: skip
@@ -110,7 +132,7 @@ def test_every_alert_has_a_summary_a_description_and_an_existing_runbook() -> No
 
 @pytest.mark.parametrize(
     "page", ["kpi-below-target", "source-stale", "unit-stale", "notification-failing", "consumer-lag",
-             "dead-letters", "service-down"],
+             "dead-letters", "service-down", "unknown-unit", "backlog-overdue"],
 )  # fmt: skip
 def test_every_alert_family_has_a_runbook_saying_what_it_means_how_to_check_and_what_to_do(page: str) -> None:
     text = (RUNBOOKS / f"{page}.md").read_text("utf-8")

@@ -1,14 +1,17 @@
-"""The shipped rules, built from the default KPI targets: one rule per KPI and unit level, plus staleness rules."""
+"""The shipped rules, built from the default KPI targets: one rule per KPI and unit level, plus backlog rules
+(core/backlog_defaults.py) and staleness rules."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from services.alerts.core.backlog_defaults import backlog_rules
 from shared.targets import Targets
 
-LEVELS = ("province", "department", "district")
-"""Levels with default KPI rules; communes are too many and too small for a default page."""
-SEVERITY = {"province": "critical", "department": "warning", "district": "warning"}
+LEVELS = ("province", "department", "commune")
+"""Levels with default KPI rules: today's two tiers (districts exist only before 1 July 2025); a commune's slip
+is a working-hours warning, never a page."""
+SEVERITY = {"province": "critical", "department": "warning", "commune": "warning"}
 WINDOW = "30d"
 """A month of dossiers: long enough that a bad morning is not an incident, short enough to move within days."""
 FOR = "15m"
@@ -48,6 +51,7 @@ def default_rules(targets: Targets) -> dict[str, Any]:
                 },
             }
         )
+    rules.extend(backlog_rules())
     rules.append(
         {
             "name": "source-stale",

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.alerts.core.conditions import Reading
 from services.alerts.core.durations import format_duration
-from services.alerts.core.rules import AnyRule, Direction, KpiRule, SourceStaleRule
+from services.alerts.core.rules import AnyRule, BacklogMeasure, BacklogRule, Direction, KpiRule, SourceStaleRule
 from services.alerts.core.templates import percent, render
 
 
@@ -22,7 +22,7 @@ class UnitInfo:
 
 
 def alert_labels(rule: AnyRule, subject: str, unit: UnitInfo | None) -> dict[str, str]:
-    """Rule labels plus the built-in ones (which win): alertname, severity, and kpi/window/unit or source."""
+    """Rule labels plus the built-in ones (which win): alertname, severity, and kpi/window/measure/unit or source."""
     labels = dict(rule.labels)
     labels.update(alertname=rule.name, severity=rule.severity)
     if isinstance(rule, SourceStaleRule):
@@ -33,13 +33,15 @@ def alert_labels(rule: AnyRule, subject: str, unit: UnitInfo | None) -> dict[str
         labels["unit_level"] = unit.level
     if isinstance(rule, KpiRule):
         labels.update(kpi=rule.kpi, window=rule.window.value)
+    if isinstance(rule, BacklogRule):
+        labels["measure"] = rule.measure.value
     return labels
 
 
 def template_context(
     rule: AnyRule, subject: str, reading: Reading | None, unit: UnitInfo | None, *, runbook_base_url: str
 ) -> dict[str, Any]:
-    """The values an annotation template can use (see `templates.KPI_FIELDS` / `STALENESS_FIELDS`)."""
+    """The values an annotation template can use (see `templates.KPI_FIELDS`, `BACKLOG_FIELDS`, `STALENESS_FIELDS`)."""
     value = reading.value if reading is not None else None
     context: dict[str, Any] = {
         "rule": rule.name,
@@ -65,6 +67,9 @@ def template_context(
             min_denominator=rule.min_denominator,
         )
         return context
+    if isinstance(rule, BacklogRule):
+        context.update(_backlog_context(rule, reading))
+        return context
     last = reading.last_event_at if reading is not None else None
     context.update(
         source=subject if isinstance(rule, SourceStaleRule) else "",
@@ -74,6 +79,29 @@ def template_context(
         last_event_at=last.isoformat() if isinstance(last, datetime) else "never",
     )
     return context
+
+
+def _backlog_context(rule: BacklogRule, reading: Reading | None) -> dict[str, Any]:
+    share = rule.measure is BacklogMeasure.OVERDUE_SHARE
+
+    def shown(figure: float | None) -> str:
+        if figure is None:
+            return "no data"
+        return percent(figure) if share else f"{figure:g}"
+
+    overdue = reading.numerator if reading is not None else None
+    in_progress = reading.denominator if reading is not None else None
+    return {
+        "measure": rule.measure.value,
+        "value_text": shown(reading.value if reading is not None else None),
+        "threshold": rule.threshold,
+        "threshold_text": shown(rule.threshold),
+        "clear_text": shown(rule.threshold - rule.recovery_margin),
+        "overdue": overdue,
+        "in_progress": in_progress,
+        "overdue_pct": percent(overdue / in_progress) if overdue is not None and in_progress else "no data",
+        "min_in_progress": rule.min_in_progress,
+    }
 
 
 def render_annotations(rule: AnyRule, context: dict[str, Any]) -> dict[str, str]:

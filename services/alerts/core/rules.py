@@ -1,4 +1,4 @@
-"""Alert rules: a KPI against its target, or a source or unit that went quiet."""
+"""Alert rules: a KPI against its target, a unit level's overdue backlog, or a source or unit that went quiet."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from services.alerts.core.durations import Duration
 from services.alerts.core.receivers import ReceiverName
-from services.alerts.core.templates import KPI_FIELDS, STALENESS_FIELDS, check_template
+from services.alerts.core.templates import BACKLOG_FIELDS, KPI_FIELDS, STALENESS_FIELDS, check_template
 from shared.kpi_catalogue import KPI_NAMES, WindowName
 from shared.refdata import UnitLevel
 
@@ -105,6 +105,41 @@ class KpiRule(_Rule):
         return kpi
 
 
+class BacklogMeasure(StrEnum):
+    """What a backlog rule compares with its threshold."""
+
+    OVERDUE = "overdue"
+    """Dossiers in progress past their due time (clock running), a count."""
+    OVERDUE_SHARE = "overdue_share"
+    """overdue / in_progress, a ratio: comparable across units of any size."""
+
+
+class BacklogRule(_Rule):
+    """Fires when a unit in scope has had more overdue dossiers (or a larger overdue share) than `threshold` for
+    `for`, while it holds at least `min_in_progress` dossiers in progress; clears at `threshold - recovery_margin`.
+
+    Read on the timer from the live backlog (rolled up the tree): overdue-ness moves with the clock, not only with
+    events.
+    """
+
+    kind: Literal["backlog"]
+    scope: Scope
+    measure: BacklogMeasure = BacklogMeasure.OVERDUE_SHARE
+    threshold: float = Field(ge=0, description="Above it the rule breaches: a ratio for overdue_share, else a count.")
+    recovery_margin: float = Field(default=0.0, ge=0, description="Hysteresis: how far under threshold clears.")
+    min_in_progress: int = Field(default=1, ge=1, description="Below this many dossiers in progress: no data.")
+
+    TEMPLATE_FIELDS: ClassVar[dict[str, Any]] = BACKLOG_FIELDS
+
+    @model_validator(mode="after")
+    def _share_is_a_ratio(self) -> BacklogRule:
+        if self.measure is BacklogMeasure.OVERDUE_SHARE and (self.threshold > 1 or self.recovery_margin > 1):
+            raise ValueError("an overdue_share threshold and recovery_margin are ratios between 0 and 1")
+        if self.recovery_margin > self.threshold:
+            raise ValueError("recovery_margin is larger than threshold: the alert could never clear")
+        return self
+
+
 class SourceStaleRule(_Rule):
     """Fires when no event from a source occurred for `quiet_for` (every source seen, or those listed)."""
 
@@ -125,4 +160,4 @@ class UnitStaleRule(_Rule):
     TEMPLATE_FIELDS: ClassVar[dict[str, Any]] = STALENESS_FIELDS
 
 
-AnyRule = KpiRule | SourceStaleRule | UnitStaleRule
+AnyRule = KpiRule | BacklogRule | SourceStaleRule | UnitStaleRule

@@ -12,9 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from services.alerts.core.durations import Duration
 from services.alerts.core.receivers import ALERTS_TOPIC_RECEIVER, ReceiverConfig, ReceiverName
-from services.alerts.core.rules import AnyRule, KpiRule, LabelName, SourceStaleRule, UnitStaleRule
+from services.alerts.core.rules import AnyRule, BacklogRule, KpiRule, LabelName, SourceStaleRule, UnitStaleRule
 
-RULE_KINDS: dict[str, type[AnyRule]] = {"kpi": KpiRule, "source_stale": SourceStaleRule, "unit_stale": UnitStaleRule}
+RULE_KINDS: dict[str, type[AnyRule]] = {
+    "kpi": KpiRule,
+    "backlog": BacklogRule,
+    "source_stale": SourceStaleRule,
+    "unit_stale": UnitStaleRule,
+}
 TOP_LEVEL = frozenset({"defaults", "receivers", "rules"})
 _RECEIVER = TypeAdapter[ReceiverConfig](ReceiverConfig)
 
@@ -62,6 +67,10 @@ class RuleSet:
     def kpi_rules(self) -> list[KpiRule]:
         """The KPI rules."""
         return [r for r in self.rules if isinstance(r, KpiRule)]
+
+    def reads_backlog(self) -> bool:
+        """Whether some rule evaluates the live backlog (else the timer does not read it)."""
+        return any(isinstance(r, BacklogRule) for r in self.rules)
 
     def watched(self) -> set[tuple[str, str]]:
         """(kpi, window) pairs some rule evaluates: snapshots of other scopes are skipped."""

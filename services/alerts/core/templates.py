@@ -29,6 +29,27 @@ KPI_FIELDS: dict[str, Any] = {
 }
 """Fields a KPI rule's templates may use, with sample values used to check a template renders."""
 
+BACKLOG_FIELDS: dict[str, Any] = {
+    "rule": "rule-name",
+    "severity": "warning",
+    "unit": "H24.107",
+    "unit_name": "Phường Hồng Bàng",
+    "unit_level": "commune",
+    "measure": "overdue_share",
+    "value": 0.25,
+    "value_text": "25.0%",
+    "threshold": 0.15,
+    "threshold_text": "15.0%",
+    "clear_text": "10.0%",
+    "overdue": 10,
+    "in_progress": 40,
+    "overdue_pct": "25.0%",
+    "min_in_progress": 20,
+    "runbook_base_url": "docs/runbooks/",
+}
+"""Fields a backlog rule's templates may use: `value_text`, `threshold_text`, `clear_text` are percentages for
+`overdue_share` and counts for `overdue`; `overdue_pct` is always the share."""
+
 STALENESS_FIELDS: dict[str, Any] = {
     "rule": "rule-name",
     "severity": "critical",

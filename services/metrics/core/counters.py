@@ -11,12 +11,16 @@ from shared.events import (
     SATISFIED_FROM,
     Channel,
     DossierCompleted,
+    DossierPaid,
     DossierRated,
     DossierReceived,
     Event,
     FeedbackClosed,
+    PaymentChannel,
     ServiceLevel,
 )
+
+ONLINE_PAYMENT = frozenset({PaymentChannel.NATIONAL_PORTAL, PaymentChannel.LOCAL_GATEWAY})
 
 COUNTERS: tuple[str, ...] = (
     "received",
@@ -37,6 +41,9 @@ COUNTERS: tuple[str, ...] = (
     "feedback_on_time",
     "feedback_scored",
     "feedback_satisfied",
+    "paid",
+    "paid_online",
+    "received_fee_bearing",
 )
 """The counter columns of `kpi_counts_hourly`, in order."""
 INDEX = {name: i for i, name in enumerate(COUNTERS)}
@@ -65,6 +72,7 @@ def increments(event: Event) -> dict[str, int]:
                 "received_digitized": event.digitized,
                 "essential_received": event.essential,
                 "essential_received_online": event.essential and online,
+                "received_fee_bearing": event.fee_bearing is True,
             }
         case DossierCompleted():
             flags = {
@@ -75,6 +83,8 @@ def increments(event: Event) -> dict[str, int]:
                 "completed_on_time": event.due_at is not None
                 and vietnam_midnight(event.completed_at) <= vietnam_midnight(event.due_at),
             }
+        case DossierPaid():
+            flags = {"paid": True, "paid_online": event.channel in ONLINE_PAYMENT}
         case DossierRated():
             flags = {"rated": True, "rated_satisfied": event.score >= SATISFIED_FROM}
         case FeedbackClosed():

@@ -83,6 +83,12 @@ DEFAULT_KPIS: tuple[KpiDefinition, ...] = (
                   numerator=("feedback_satisfied",), denominator=("feedback_scored",)),
     KpiDefinition(name="feedback_on_time_rate", description="Feedback closed on time / closed feedback.",
                   numerator=("feedback_on_time",), denominator=("feedback_closed",)),
+    # Both terms per payment, by the paid event's hour: a payment counts once, whatever arrives first, and a
+    # dossier whose reception lacks the optional fee_bearing fact still counts. The variant over fee-bearing
+    # receptions is `denominator: [received_fee_bearing]`.
+    KpiDefinition(name="online_payment_rate",
+                  description="Payments made online (national portal or a local gateway) / payments.",
+                  numerator=("paid_online",), denominator=("paid",)),
 )  # fmt: skip
 if tuple(k.name for k in DEFAULT_KPIS) != KPI_NAMES:  # the catalogue is the contract; fail at import, not later
     raise RuntimeError("DEFAULT_KPIS must define exactly shared.kpi_catalogue.KPI_NAMES, in that order")

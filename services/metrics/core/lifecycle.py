@@ -8,8 +8,9 @@ functions of that state, never of arrival order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from shared.events import (
     DossierCompleted,
@@ -61,11 +62,12 @@ LIFECYCLE_TYPES = frozenset({"dossier.received", "dossier.paused", "dossier.resu
                              "dossier.completed"})  # fmt: skip
 """Event types that change a dossier's state (ratings don't)."""
 
-_NEVER = ""
+_NEVER = datetime.min.replace(tzinfo=UTC)
 
 
-def _order(moment: datetime | None) -> str:
-    return moment.isoformat() if moment is not None else _NEVER
+def _order(moment: datetime | None) -> tuple[bool, datetime]:
+    """A moment as a sort key in which "none" comes first (a cheap, total order for tie-breaks)."""
+    return (moment is not None, moment if moment is not None else _NEVER)
 
 
 def new_state(event: Event) -> DossierState:
@@ -75,60 +77,96 @@ def new_state(event: Event) -> DossierState:
 
 def merge(state: DossierState, event: Event) -> DossierState:
     """The state with one more event's facts; merging the same events in any order gives the same state."""
-    match event:
-        case DossierReceived():
-            return _received(state, event)
-        case DossierCompleted():
-            return _named_by(_completed(state, event), event)
-        case DossierPaused():
-            supplements = state.supplements + (event.reason is PauseReason.SUPPLEMENT)
-            paused = replace(state, pauses=tuple(sorted((*state.pauses, event.occurred_at))), supplements=supplements)
-            return _named_by(paused, event)
-        case DossierResumed():
-            return _named_by(replace(state, resumes=tuple(sorted((*state.resumes, event.occurred_at)))), event)
-        case DossierPaid():
-            return _named_by(_paid(state, event), event)
-        case _:
-            return state
+    return merge_all(state, (event,))
 
 
-def _received(state: DossierState, event: DossierReceived) -> DossierState:
-    mine = (event.occurred_at, event.unit_code, event.procedure_code, _order(event.due_at), str(event.fee_bearing))
-    if state.received and state.received_at is not None:
-        held = (state.received_at, state.unit_code, state.procedure_code, _order(state.due_at),
-                str(state.fee_bearing))  # fmt: skip
-        if held <= mine:
-            return state
-    return replace(state, received=True, received_at=event.occurred_at, unit_code=event.unit_code,
-                   procedure_code=event.procedure_code, due_at=event.due_at, fee_bearing=event.fee_bearing)  # fmt: skip
+def merge_all(state: DossierState, events: Iterable[Event]) -> DossierState:
+    """The state with several more events' facts (as `merge` one by one); `state` itself if they add nothing."""
+    draft = _Draft(state)
+    for event in events:
+        draft.add(event)
+    return draft.result()
 
 
-def _completed(state: DossierState, event: DossierCompleted) -> DossierState:
-    mine = (event.occurred_at, event.outcome.value, _order(event.due_at))
-    if (
-        state.completed_at is not None
-        and (state.completed_at, state.outcome or "", _order(state.completion_due_at)) <= mine
-    ):
-        return state
-    return replace(state, completed_at=event.occurred_at, outcome=event.outcome.value, completion_due_at=event.due_at)
+class _Draft:
+    """A state being merged into in place: one frozen state per dossier and batch, not one per event."""
 
+    __slots__ = ("changed", "completed_at", "completion_due_at", "due_at", "fee_bearing", "origin", "outcome",
+                 "paid_at", "pauses", "payment_channel", "procedure_code", "received_at", "resumes", "supplements",
+                 "unit_code")  # fmt: skip
 
-def _paid(state: DossierState, event: DossierPaid) -> DossierState:
-    mine = (event.occurred_at, event.channel.value)
-    if state.paid_at is not None and (state.paid_at, state.payment_channel or "") <= mine:
-        return state
-    return replace(state, paid_at=event.occurred_at, payment_channel=event.channel.value)
+    def __init__(self, state: DossierState) -> None:
+        self.origin, self.changed = state, False
+        self.unit_code, self.procedure_code = state.unit_code, state.procedure_code
+        self.received_at, self.due_at, self.fee_bearing = state.received_at, state.due_at, state.fee_bearing
+        self.completed_at, self.outcome = state.completed_at, state.outcome
+        self.completion_due_at = state.completion_due_at
+        self.pauses, self.resumes, self.supplements = list(state.pauses), list(state.resumes), state.supplements
+        self.paid_at, self.payment_channel = state.paid_at, state.payment_channel
 
+    def add(self, event: Event) -> None:
+        match event:
+            case DossierReceived():
+                self._received(event)
+                return
+            case DossierCompleted():
+                self._completed(event)
+            case DossierPaused():
+                self.pauses.append(event.occurred_at)
+                self.supplements += event.reason is PauseReason.SUPPLEMENT
+                self.changed = True
+            case DossierResumed():
+                self.resumes.append(event.occurred_at)
+                self.changed = True
+            case DossierPaid():
+                self._paid(event)
+            case _:
+                return
+        self._named_by(event)
 
-def _named_by(
-    state: DossierState, event: DossierCompleted | DossierPaused | DossierResumed | DossierPaid
-) -> DossierState:
-    """Before the reception is known, the smallest unit and procedure any event named."""
-    if state.received:
-        return state
-    unit = min(state.unit_code, event.unit_code) if state.unit_code else event.unit_code
-    procedure = min(state.procedure_code, event.procedure_code) if state.procedure_code else event.procedure_code
-    return replace(state, unit_code=unit, procedure_code=procedure)
+    def _received(self, event: DossierReceived) -> None:
+        mine = (event.occurred_at, event.unit_code, event.procedure_code, _order(event.due_at), str(event.fee_bearing))
+        if self.received_at is not None:
+            held = (self.received_at, self.unit_code, self.procedure_code, _order(self.due_at), str(self.fee_bearing))
+            if held <= mine:
+                return
+        self.received_at, self.unit_code, self.procedure_code = event.occurred_at, event.unit_code, event.procedure_code
+        self.due_at, self.fee_bearing, self.changed = event.due_at, event.fee_bearing, True
+
+    def _completed(self, event: DossierCompleted) -> None:
+        mine = (event.occurred_at, event.outcome.value, _order(event.due_at))
+        if self.completed_at is not None and (self.completed_at, self.outcome or "",
+                                              _order(self.completion_due_at)) <= mine:  # fmt: skip
+            return
+        self.completed_at, self.outcome, self.completion_due_at = event.occurred_at, event.outcome.value, event.due_at
+        self.changed = True
+
+    def _paid(self, event: DossierPaid) -> None:
+        mine = (event.occurred_at, event.channel.value)
+        if self.paid_at is not None and (self.paid_at, self.payment_channel or "") <= mine:
+            return
+        self.paid_at, self.payment_channel, self.changed = event.occurred_at, event.channel.value, True
+
+    def _named_by(self, event: DossierCompleted | DossierPaused | DossierResumed | DossierPaid) -> None:
+        """Before the reception is known, the smallest unit and procedure any event named."""
+        if self.received_at is not None:
+            return
+        unit = min(self.unit_code, event.unit_code) if self.unit_code else event.unit_code
+        procedure = min(self.procedure_code, event.procedure_code) if self.procedure_code else event.procedure_code
+        if (unit, procedure) != (self.unit_code, self.procedure_code):
+            self.unit_code, self.procedure_code, self.changed = unit, procedure, True
+
+    def result(self) -> DossierState:
+        if not self.changed:
+            return self.origin
+        return DossierState(
+            dossier_id=self.origin.dossier_id, unit_code=self.unit_code, procedure_code=self.procedure_code,
+            received=self.received_at is not None, received_at=self.received_at, due_at=self.due_at,
+            fee_bearing=self.fee_bearing, completed_at=self.completed_at, outcome=self.outcome,
+            completion_due_at=self.completion_due_at, pauses=tuple(sorted(self.pauses)),
+            resumes=tuple(sorted(self.resumes)), supplements=self.supplements, paid_at=self.paid_at,
+            payment_channel=self.payment_channel,
+        )  # fmt: skip
 
 
 def pause_intervals(state: DossierState, *, until: datetime) -> list[tuple[datetime, datetime]]:

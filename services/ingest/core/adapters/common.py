@@ -1,15 +1,19 @@
-"""What the upstream-format adapters share: catalogue lookup, Vietnam timestamps, problems and event ids.
+"""What the upstream-format adapters share: reference data, Vietnam timestamps, problems, units and event ids.
 
 Event ids: upstream formats carry no event id, so every adapter derives one deterministically as
-``uuid5(EVENT_ID_NAMESPACE, f"{format}:{source}:{dossier_id}:{event_type}:{occurred_at}")`` where
-``occurred_at`` is the event time in UTC, ISO 8601. Re-sending a record, or a later status of the same
-dossier that repeats an earlier timestamp, yields the same id, so downstream de-duplication on
-``event_id`` makes re-syncs idempotent; a corrected timestamp yields a new event.
+``uuid5(EVENT_ID_NAMESPACE, f"{format}:{source}:{dossier_id}:{event_type}:{identity}")`` where ``identity``
+is the fact's own identity, never the record's position or its arrival: empty for the facts a dossier has
+once (received, completed, paid), the reason and the pause's time (UTC, ISO 8601) for a pause, the time of
+the pause it ends for a resumption. Every record of a dossier's history, re-sent or shuffled, therefore
+yields the same ids, and downstream de-duplication on ``event_id`` keeps each fact once.
 
-Service level and the essential flag: a service level carried by the payload wins; otherwise the
-catalogue (``AdapterContext.procedure_lookup``) supplies both; a procedure in neither is an
-"unknown procedure code" problem. With a payload level but no catalogue entry, ``essential`` is False:
-the essential list is short and the catalogue is where it lives.
+Units: an upstream system names units by its own identifiers; `AdapterContext.unit_lookup` (the unit tree's
+`resolve`) turns a code or an alias into a unit code. The most specific identifier wins: the unit prefix of
+the dossier code (`000.00.20.H24-250715-0001` -> `000.00.20.H24`) before the sender-level one
+(`MaDinhDanhDV`, EMC `SiteId`), because public senders send one sender-level identifier for a whole province.
+
+Service level and the essential flag come from the catalogue (`AdapterContext.procedure_lookup`); a
+procedure the catalogue lacks is an "unknown procedure code" problem: payloads' own levels are unreliable.
 """
 
 from __future__ import annotations
@@ -17,30 +21,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Final
 from uuid import UUID, uuid5
 from zoneinfo import ZoneInfo
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from shared.events import Code, Event, ServiceLevel
+from services.ingest.core.adapters.reader import Problem, RecordReader, parse_vn_timestamp
+from shared.events import Event, ServiceLevel
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-EVENT_ID_NAMESPACE = UUID("6be50129-6e19-45ae-94a0-21eb3589d4fe")
-_code_adapter: TypeAdapter[str] = TypeAdapter(Code)
-_T = TypeVar("_T")
+EVENT_ID_NAMESPACE: Final = UUID("6be50129-6e19-45ae-94a0-21eb3589d4fe")
 
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with the input: record position (None for the envelope), field path, message."""
-
-    index: int | None
-    path: tuple[str | int, ...]
-    message: str
-
-    def __str__(self) -> str:
-        return f"[{self.index}] {'.'.join(map(str, self.path))}: {self.message}"
+__all__ = ["VN_TZ", "AdapterContext", "AdapterError", "Problem", "ProcedureInfo", "RecordReader", "parse_vn_timestamp"]
 
 
 class AdapterError(ValueError):
@@ -53,134 +46,91 @@ class AdapterError(ValueError):
 
 @dataclass(frozen=True)
 class ProcedureInfo:
-    """What the catalogue knows about a procedure that upstream payloads do not carry."""
+    """What the catalogue knows about a procedure that upstream payloads do not carry (reliably)."""
 
     service_level: ServiceLevel
     essential: bool
 
 
+def _no_unit(_: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class AdapterContext:
-    """Reference data an adapter may consult."""
+    """Reference data an adapter consults: the catalogue, and the unit tree's codes and aliases."""
 
     procedure_lookup: Callable[[str], ProcedureInfo | None]
+    unit_lookup: Callable[[str], str | None] = _no_unit
 
     @classmethod
-    def from_mapping(cls, procedures: Mapping[str, ProcedureInfo]) -> AdapterContext:
-        """A context backed by a plain mapping of procedure code to catalogue entry."""
-        return cls(procedure_lookup=procedures.get)
-
-    def resolve(self, procedure_code: str, *, service_level: ServiceLevel | None) -> ProcedureInfo | None:
-        """Payload service level first, then the catalogue; None when the procedure is unknown to both."""
-        info = self.procedure_lookup(procedure_code)
-        if service_level is None:
-            return info
-        return ProcedureInfo(service_level=service_level, essential=info.essential if info else False)
+    def from_mapping(
+        cls, procedures: Mapping[str, ProcedureInfo], *, units: Mapping[str, str] | None = None
+    ) -> AdapterContext:
+        """A context backed by plain mappings: procedure code to catalogue entry, unit code or alias to code."""
+        return cls(procedure_lookup=procedures.get, unit_lookup=(units or {}).get)
 
 
-def parse_vn_timestamp(value: str, *, field: str) -> datetime:
-    """Parse `yyyyMMddHHmmss` in Vietnam time into an aware datetime; ValueError names the field."""
-    if not (isinstance(value, str) and len(value) == 14 and value.isascii() and value.isdigit()):
-        raise ValueError(f"{field}: expected yyyyMMddHHmmss, got {value!r}")
-    try:
-        return datetime.strptime(value, "%Y%m%d%H%M%S").replace(tzinfo=VN_TZ)
-    except ValueError:
-        raise ValueError(f"{field}: not a valid date and time: {value!r}") from None
+@dataclass(frozen=True)
+class Delivery:
+    """How a payload reached us: the caller's source, when (the event time of pushes without one), from whom."""
+
+    source: str
+    received_at: datetime
+    sender_unit: str | None = None
+    """The sender-level unit identifier given beside the payload (the portal's `MaDinhDanhDV`)."""
 
 
-def derive_event_id(*, fmt: str, source: str, dossier_id: str, event_type: str, occurred_at: datetime) -> UUID:
+def derive_event_id(*, fmt: str, source: str, dossier_id: str, event_type: str, identity: str = "") -> UUID:
     """The deterministic event id described in the module docstring."""
-    stamp = occurred_at.astimezone(UTC).isoformat()
-    return uuid5(EVENT_ID_NAMESPACE, f"{fmt}:{source}:{dossier_id}:{event_type}:{stamp}")
+    return uuid5(EVENT_ID_NAMESPACE, f"{fmt}:{source}:{dossier_id}:{event_type}:{identity}")
 
 
-class RecordReader:
-    """Reads fields of one upstream record, collecting a problem per bad field rather than stopping."""
+def instant(at: datetime) -> str:
+    """A time as part of an event identity: UTC, ISO 8601, so the same instant always reads the same."""
+    return at.astimezone(UTC).isoformat()
 
-    def __init__(self, record: Mapping[str, object], *, index: int) -> None:
-        self.record = record
-        self.index = index
-        self.problems: list[Problem] = []
 
-    def fail(self, field: str, message: str) -> None:
-        """Record a problem with one field."""
-        self.problems.append(Problem(self.index, (field,), message))
+def dossier_unit_prefix(dossier_id: str) -> str:
+    """The unit part of a dossier code: everything before the first `-`."""
+    return dossier_id.split("-", 1)[0]
 
-    def has(self, field: str) -> bool:
-        """Whether the field is present and not null or empty (upstream sends "" for absent)."""
-        return self.record.get(field) not in (None, "")
 
-    def _raw(self, field: str, *, required: bool) -> object | None:
-        if not self.has(field):
-            if required:
-                self.fail(field, "missing required field")
-            return None
-        return self.record[field]
-
-    def code(self, field: str, *, required: bool = True) -> str | None:
-        """An identifier (dossier, procedure, unit) in the canonical code syntax."""
-        raw = self._raw(field, required=required)
-        if raw is None:
-            return None
-        if not isinstance(raw, str | int) or isinstance(raw, bool):
-            self.fail(field, f"expected a string, got {type(raw).__name__}")
-            return None
-        try:
-            return _code_adapter.validate_python(str(raw).strip())
-        except ValidationError:
-            self.fail(field, f"not a valid code: {raw!r}")
-            return None
-
-    def integer(self, field: str, *, required: bool = True) -> int | None:
-        """A numeric code sent as a JSON number or a digit string."""
-        raw = self._raw(field, required=required)
-        if raw is None:
-            return None
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            return raw
-        if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-            return int(raw)
-        self.fail(field, f"expected an integer code, got {raw!r}")
+def resolve_unit(
+    reader: RecordReader, context: AdapterContext, candidates: Iterable[tuple[str, str | None]]
+) -> str | None:
+    """The first (field, identifier) the unit tree knows; otherwise one problem naming every identifier tried."""
+    # GUESS: most specific first (the dossier-code prefix, then the sender's MaDinhDanhDV / SiteId), as public
+    # senders send one sender-level identifier for a whole province; an unknown prefix falls back to the sender.
+    candidates = list(candidates)
+    tried = [(field, identifier) for field, identifier in candidates if identifier]
+    for _, identifier in tried:
+        if (code := context.unit_lookup(identifier)) is not None:
+            return code
+    if not tried:
+        if not any(problem.path[:1] == (candidates[0][0],) for problem in reader.problems):  # said once is enough
+            fields = " or ".join(field for field, _ in candidates)
+            reader.fail(candidates[0][0], f"no unit identifier: send {fields}")
         return None
+    named = ", ".join(f"{field} {identifier!r}" for field, identifier in tried)
+    reader.fail(tried[0][0], f"unknown unit: {named} is neither a unit code nor an alias in the unit tree")
+    return None
 
-    def choice(self, field: str, mapping: Mapping[int, _T], *, required: bool = True) -> _T | None:
-        """A numeric code translated through `mapping`; an unlisted code is a problem."""
-        value = self.integer(field, required=required)
-        if value is None:
-            return None
-        if value not in mapping:
-            expected = ", ".join(map(str, mapping))
-            self.fail(field, f"unknown code {value} (expected one of {expected})")
-            return None
-        return mapping[value]
 
-    def flag(self, field: str, *, required: bool = True) -> bool | None:
-        """A yes/no flag sent as 0/1, "0"/"1" or a JSON boolean."""
-        raw = self._raw(field, required=required)
-        if raw is None:
-            return None
-        if raw in (0, 1, "0", "1"):  # True == 1 and False == 0, so booleans pass here too
-            return raw in (1, "1")
-        self.fail(field, f"expected 0 or 1, got {raw!r}")
+def catalogue_entry(
+    reader: RecordReader, context: AdapterContext, *, field: str, code: str | None
+) -> ProcedureInfo | None:
+    """The catalogue's entry for a procedure; an unknown code is a problem."""
+    if code is None:
         return None
-
-    def timestamp(self, field: str, *, required: bool = True) -> datetime | None:
-        """A `yyyyMMddHHmmss` Vietnam-time field as an aware datetime."""
-        raw = self._raw(field, required=required)
-        if raw is None:
-            return None
-        if not isinstance(raw, str):
-            self.fail(field, f"expected a yyyyMMddHHmmss string, got {raw!r}")
-            return None
-        try:
-            return parse_vn_timestamp(raw.strip(), field=field)
-        except ValueError as exc:
-            self.fail(field, str(exc).removeprefix(f"{field}: "))
-            return None
+    info = context.procedure_lookup(code)
+    if info is None:
+        reader.fail(field, f"unknown procedure code {code}")
+    return info
 
 
-def records_of(payload: object, *, envelope_keys: tuple[str, ...]) -> list[object]:
-    """The records of a payload: a JSON array, or an object holding one under an envelope key."""
+def records_of(payload: object, *, envelope_keys: tuple[str, ...], record_keys: tuple[str, ...]) -> list[object]:
+    """The records of a payload: a JSON array, an object holding them under an envelope key, or one record."""
     if isinstance(payload, list):
         return payload
     if isinstance(payload, dict):
@@ -190,7 +140,7 @@ def records_of(payload: object, *, envelope_keys: tuple[str, ...]) -> list[objec
                 return inner
             if isinstance(inner, dict):
                 return [inner]
-        if "MaHoSo" in payload:
+        if any(key in payload for key in record_keys):
             return [payload]
     expected = f"expected a JSON array of records or an object with one of: {', '.join(envelope_keys)}"
     raise AdapterError([Problem(None, (), expected)])
@@ -200,12 +150,13 @@ def translate_records(
     payload: object,
     *,
     envelope_keys: tuple[str, ...],
+    record_keys: tuple[str, ...],
     translate_record: Callable[[RecordReader], list[Event]],
 ) -> list[Event]:
-    """Translate every record, raising one AdapterError with all the problems found."""
-    events: list[Event] = []
+    """Translate every record, raising one AdapterError with all the problems found; each event id once."""
+    events: dict[UUID, Event] = {}
     problems: list[Problem] = []
-    for index, record in enumerate(records_of(payload, envelope_keys=envelope_keys)):
+    for index, record in enumerate(records_of(payload, envelope_keys=envelope_keys, record_keys=record_keys)):
         if not isinstance(record, dict):
             problems.append(Problem(index, (), "expected a JSON object"))
             continue
@@ -213,10 +164,11 @@ def translate_records(
         try:
             translated = translate_record(reader)
         except ValidationError as exc:  # a safety net: readers validate fields before events are built
-            problems.extend(Problem(index, tuple(e["loc"]), e["msg"]) for e in exc.errors())
+            problems.extend(Problem(index, tuple(e["loc"]), e["msg"]) for e in exc.errors(include_input=False))
             continue
         problems.extend(reader.problems)
-        events.extend(translated)
+        for event in translated:
+            events.setdefault(event.event_id, event)  # a history in one batch repeats its facts: keep them once
     if problems:
         raise AdapterError(problems)
-    return events
+    return list(events.values())

@@ -1,0 +1,173 @@
+"""PostgreSQL side of the dossier lifecycle: merge a batch's new events into each dossier's state (inside the
+counting transaction), keep the aggregates by deltas, and read live figures and processing times back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import asyncpg
+import orjson
+
+from services.metrics import dossier_queries as q
+from services.metrics import queries
+from services.metrics.core.backlog import NOTHING, Backlog, Footprint, deltas, footprint, roll_up_backlog
+from services.metrics.core.lifecycle import DAY, LIFECYCLE_TYPES, DossierState, merge_all, new_state, paused_time
+from services.metrics.core.windows import bucket_of
+from shared.events import Event
+
+if TYPE_CHECKING:
+    Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
+
+
+async def record_lifecycle(connection: Connection, events: Sequence[Event]) -> None:
+    """Merge new events into their dossiers' states and the aggregates; call inside the counting transaction."""
+    by_dossier: dict[str, list[Event]] = {}
+    for event in events:
+        if event.type in LIFECYCLE_TYPES:
+            by_dossier.setdefault(getattr(event, "dossier_id"), []).append(event)  # noqa: B009
+    pending = sorted(by_dossier)
+    changes: list[tuple[Footprint, Footprint]] = []
+    while pending:
+        stored = {r["dossier_id"]: state_of(r) for r in await connection.fetch(q.LOCK_STATES, pending)}
+        rows: list[dict[str, Any]] = []
+        moved: dict[str, tuple[Footprint, Footprint]] = {}
+        for dossier in pending:
+            before = stored.get(dossier)
+            state = merge_all(before or new_state(by_dossier[dossier][0]), by_dossier[dossier])
+            if state is before:
+                continue  # the events added nothing: no write, no delta
+            after = footprint(state)
+            moved[dossier] = (NOTHING if before is None else footprint(before), after)
+            rows.append(state_row(state, after, stored=before is not None))
+        written: set[str] = set()
+        if rows:
+            found = await connection.fetch(q.UPSERT_STATES, orjson.dumps(rows).decode())
+            written = {r["dossier_id"] for r in found}
+        changes.extend(pair for dossier, pair in moved.items() if dossier in written)
+        # Inserted meanwhile by an overlapping replica: lock its row and merge onto it instead.
+        pending = [d for d in pending if d not in stored and d not in written]
+    await _add_deltas(connection, changes)
+
+
+async def _add_deltas(connection: Connection, changes: Iterable[tuple[Footprint, Footprint]]) -> None:
+    added = deltas(changes)
+    units = sorted(added.units.items())
+    if units:
+        await connection.execute(q.ADD_BACKLOG_UNITS, [u for u, _ in units], [v[0] for _, v in units],
+                                 [v[1] for _, v in units])  # fmt: skip
+    due = sorted(added.due.items())
+    if due:
+        await connection.execute(q.ADD_BACKLOG_DUE, [u for (u, _), _ in due], [h for (_, h), _ in due],
+                                 [n for _, n in due])  # fmt: skip
+    processing = sorted(added.processing.items(), key=lambda item: (item[0][1], item[0][0], *item[0][2:]))
+    if processing:
+        keys = list(zip(*(k for k, _ in processing), strict=True))
+        await connection.execute(q.ADD_PROCESSING, list(keys[1]), list(keys[0]), list(keys[2]), list(keys[3]),
+                                 [n for _, n in processing])  # fmt: skip
+
+
+def state_of(row: asyncpg.Record | Mapping[str, Any]) -> DossierState:
+    """A dossier_state row as the core's state."""
+    return DossierState(
+        dossier_id=row["dossier_id"], unit_code=row["unit_code"], procedure_code=row["procedure_code"],
+        received=row["received_at"] is not None, received_at=row["received_at"], due_at=row["due_at"],
+        fee_bearing=row["fee_bearing"], completed_at=row["completed_at"], outcome=row["outcome"],
+        completion_due_at=row["completion_due_at"], pauses=tuple(row["pauses"]), resumes=tuple(row["resumes"]),
+        supplements=row["supplements"], paid_at=row["paid_at"], payment_channel=row["payment_channel"],
+    )  # fmt: skip
+
+
+def state_row(state: DossierState, position: Footprint, *, stored: bool) -> dict[str, Any]:
+    """A merged state and its footprint as a dossier_state row (`STATE_COLUMNS`, and whether it is one locked)."""
+    return {
+        "dossier_id": state.dossier_id, "unit_code": state.unit_code, "procedure_code": state.procedure_code,
+        "received_at": state.received_at, "due_at": state.due_at, "completion_due_at": state.completion_due_at,
+        "fee_bearing": state.fee_bearing, "completed_at": state.completed_at, "outcome": state.outcome,
+        "pauses": state.pauses, "resumes": state.resumes, "supplements": state.supplements,
+        "paid_at": state.paid_at, "payment_channel": state.payment_channel, "in_progress": position.in_progress,
+        "paused": position.paused, "running_due": position.running_due, "stored": stored,
+    }  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class UnitBacklog:
+    """A unit's live figures, rolled up over its subtree and predecessors."""
+
+    unit_code: str
+    unit_name: str | None
+    level: str
+    figures: Backlog
+
+
+async def load_backlog(connection: Connection, *, now: datetime, unknown_level: str) -> list[UnitBacklog]:
+    """Every unit's in progress / overdue / paused at `now`, rolled up through unit_closure (one consistent read)."""
+    hour = bucket_of(now)
+    async with connection.transaction(isolation="repeatable_read", readonly=True):
+        units = {r["code"]: (r["name"], r["level"]) for r in await connection.fetch(q.UNITS)}
+        ancestors: dict[str, list[str]] = {}
+        for r in await connection.fetch(queries.CLOSURE):
+            ancestors.setdefault(r["descendant_code"], []).append(r["ancestor_code"])
+        open_ = {r["unit_code"]: (r["in_progress"], r["paused"]) for r in await connection.fetch(q.BACKLOG_PER_UNIT)}
+        overdue: dict[str, int] = {}
+        for r in [*await connection.fetch(q.OVERDUE_BUCKETS, hour),
+                  *await connection.fetch(q.OVERDUE_THIS_HOUR, hour, now)]:  # fmt: skip
+            overdue[r["unit_code"]] = overdue.get(r["unit_code"], 0) + r["overdue"]
+    per_unit = {}
+    for unit in {*open_, *overdue}:
+        in_progress, paused = open_.get(unit, (0, 0))
+        per_unit[unit] = Backlog(in_progress=in_progress, overdue=overdue.get(unit, 0), paused=paused)
+    totals = roll_up_backlog(per_unit, ancestors)
+    return [
+        UnitBacklog(unit_code=code, unit_name=units[code][0] if code in units else None,
+                    level=units[code][1] if code in units else unknown_level, figures=totals.get(code, Backlog()))
+        for code in sorted({*units, *totals})
+    ]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueDossier:
+    """One dossier past its due time, its clock running."""
+
+    dossier_id: str
+    procedure_code: str
+    unit_code: str
+    due_at: datetime
+    days_overdue: float
+    paused_days: float
+
+
+async def oldest_overdue(connection: Connection, *, unit: str, now: datetime, limit: int) -> list[OverdueDossier]:
+    """The longest-overdue dossiers of a unit's subtree (and predecessors), oldest due first."""
+    rows = await connection.fetch(q.OLDEST_OVERDUE, unit, now, limit)
+    out = []
+    for r in rows:
+        state = replace(new_state_for(r["dossier_id"]), pauses=tuple(r["pauses"]), resumes=tuple(r["resumes"]))
+        out.append(OverdueDossier(dossier_id=r["dossier_id"], procedure_code=r["procedure_code"],
+                                  unit_code=r["unit_code"], due_at=r["due_at"], days_overdue=(now - r["due_at"]) / DAY,
+                                  paused_days=paused_time(state, until=now) / DAY))  # fmt: skip
+    return out
+
+
+def new_state_for(dossier_id: str) -> DossierState:
+    """An empty state of a dossier known by id."""
+    return DossierState(dossier_id=dossier_id, unit_code="", procedure_code="")
+
+
+async def processing_histogram(
+    connection: Connection, *, unit: str, first_day: date, last_day: date, procedure: str | None
+) -> dict[int, int]:
+    """{bin: dossiers} completed over [first_day, last_day] (Vietnam days) in a unit's subtree."""
+    rows = await connection.fetch(q.PROCESSING_HISTOGRAM, unit, first_day, last_day, procedure)
+    return {r["bin"]: r["dossiers"] for r in rows}
+
+
+async def prune_dossiers(connection: Connection, *, closed_before: datetime, buckets_before: datetime) -> int:
+    """Drop closed dossiers past retention, histogram days past bucket retention, emptied aggregate rows."""
+    closed = int((await connection.execute(q.PRUNE_CLOSED, closed_before)).split()[-1])
+    await connection.execute(q.PRUNE_PROCESSING, buckets_before)
+    for query in q.PRUNE_EMPTIED:
+        await connection.execute(query)
+    return closed

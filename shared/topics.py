@@ -79,7 +79,10 @@ async def ensure_topics(kafka: KafkaSettings, topics: TopicSettings) -> list[Top
                 actual_configs[name] = {entry[0]: entry[1] for entry in entries}
         reports = []
         for spec in specs:
-            drift = []
+            drift: list[str] = []
+            if spec.name in created:  # just created as wanted; its metadata may not have reached every broker yet
+                reports.append(TopicReport(spec.name, True, drift))
+                continue
             partitions = len(described.get(spec.name, {}).get("partitions", []))
             if partitions != spec.partitions:
                 drift.append(f"partitions {partitions} (wanted {spec.partitions})")

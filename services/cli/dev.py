@@ -38,9 +38,10 @@ DEMO_RULES = REPO_ROOT / "deploy" / "demo" / "alert_rules.yaml"
 """With demo traffic, alerts use short windows so the simulator's incident shows within minutes."""
 DEMO: list[ServiceProcess] = [
     # A week of history first, so every window has data at once; then live traffic for today's Hải Phòng with
-    # one ward (H24.107, Phường Hồng Bàng) slipping.
+    # one ward (H24.107, Phường Hồng Bàng) slipping. A flat 50/s (no daily rhythm), so the incident shows within
+    # minutes at any hour.
     ServiceProcess("simulator", (
-        "simulate", "--profile", "haiphong", "--rate", "50/s", "--duration", "24h", "--backfill", "7d",
+        "simulate", "--profile", "haiphong", "--rate", "50/s", "--no-rhythm", "--duration", "24h", "--backfill", "7d",
         "--backfill-events", "60000", "--url", f"http://127.0.0.1:{INGEST_PORT}",
         "--incident", "unit=H24.107,kpi=online_submission_rate,to=0.4,for=2h",
     ), optional=True),

@@ -28,13 +28,19 @@ def test_demo_alert_rules_pass_the_rules_check() -> None:
 def demo_arguments() -> dict[str, str]:
     [simulator] = DEMO
     assert simulator.args[0] == "simulate"
-    return dict(zip(simulator.args[1::2], simulator.args[2::2], strict=False))
+    args: dict[str, str] = {}
+    tokens = list(simulator.args[1:])
+    while tokens:
+        name = tokens.pop(0)
+        args[name] = tokens.pop(0) if tokens and not tokens[0].startswith("--") else "yes"  # a flag has no value
+    return args
 
 
 def test_demo_simulator_arguments_parse() -> None:
     args = demo_arguments()
     assert args["--profile"] == "haiphong"
     assert parse_rate(args["--rate"]) == 50
+    assert args["--no-rhythm"] == "yes"  # a flat rate: the incident shows within minutes at any hour
     assert parse_duration(args["--backfill"]) == timedelta(days=7)
     incident = parse_incident(args["--incident"])
     assert (incident.unit, incident.kpi, incident.to) == ("H24.107", "online_submission_rate", 0.4)

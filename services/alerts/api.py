@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from services.alerts.core.notifications import Alert
 from services.alerts.core.silences import NO_NUL, silencing
-from services.alerts.ports import AlertsStorage
+from services.alerts.ports import AlertsStorage, HistoryRecord
 from shared.alert_changes import AlertStatus
 
 
@@ -43,25 +43,8 @@ class AlertList(BaseModel):
     items: list[ActiveAlert]
 
 
-class HistoryEntry(BaseModel):
-    """One state change."""
-
-    id: int
-    alert_id: str
-    rule: str
-    subject: str
-    from_status: AlertStatus
-    to_status: AlertStatus
-    at: datetime
-    episode: int
-    value: float | None
-    target: float | None
-    numerator: int | None
-    denominator: int | None
-    severity: str
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    note: str | None
+HistoryEntry = HistoryRecord
+"""One state change, as stored (the port's record is the response model: one definition of its fields)."""
 
 
 class History(BaseModel):
@@ -103,7 +86,7 @@ def alerts_router(*, storage: AlertsStorage, clock: Callable[[], datetime]) -> A
     ) -> History:
         """State changes, newest first, filtered by alert or rule."""
         records = await storage.history.page(alert_id=alert_id, rule=rule, before=before, limit=limit)
-        items = [HistoryEntry.model_validate(record, from_attributes=True) for record in records]
+        items = list(records)
         return History(items=items, next_before=items[-1].id if len(items) == limit else None)
 
     return router

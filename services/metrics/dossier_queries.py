@@ -14,7 +14,8 @@ SELECT {_STATE} FROM dossier_state WHERE dossier_id = ANY($1::text[]) ORDER BY d
 """  # noqa: S608 (column names are constants)
 
 _TYPES = ("text", "text", "text", "timestamptz", "timestamptz", "timestamptz", "boolean", "timestamptz", "text",
-          "timestamptz[]", "timestamptz[]", "integer", "timestamptz", "text", "boolean", "boolean", "timestamptz")  # fmt: skip
+          "timestamptz[]", "timestamptz[]", "integer", "timestamptz", "text", "boolean", "boolean",
+          "timestamptz")  # fmt: skip
 _RECORD = ", ".join(f"{c} {t}" for c, t in zip(STATE_COLUMNS, _TYPES, strict=True))
 
 # The batch's merged states as one JSON text (one parameter, cheaper to send than 17 arrays; text, so whatever

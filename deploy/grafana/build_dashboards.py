@@ -3,8 +3,9 @@
     .venv/bin/python deploy/grafana/build_dashboards.py           # rewrite the JSON files
     .venv/bin/python deploy/grafana/build_dashboards.py --check   # exit 1 if any is out of date
 
-Panels are plain data so the JSON stays consistent (ids, grid, data source uids); every query here is run
-against a real Prometheus or PostgreSQL by tests/e2e/test_dashboards.py.
+Panels are grafana-foundation-sdk's typed builders (the schema of Grafana 11.3, the version docker-compose.yml runs),
+laid out by grafana_model.Board (ids, grid, data source uids); every query here is run against a real Prometheus or
+PostgreSQL by tests/e2e/test_dashboards.py.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 
 from backlog_dashboard import backlog
 from grafana_model import Json
+from index766_dashboard import index766
 from kpi_dashboards import ioc_overview, unit_drilldown, unit_ranking
 from ops_dashboards import alerts, pipeline_health
 
@@ -32,6 +34,7 @@ DASHBOARDS: dict[str, Callable[[], Json]] = {
     "pipeline-health": pipeline_health,
     "alerts": alerts,
     "backlog": backlog,
+    "index766": index766,
 }
 """File name (without .json) -> builder."""
 

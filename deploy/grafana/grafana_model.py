@@ -1,148 +1,261 @@
-"""Small builders of Grafana dashboard JSON (schema 39, Grafana 11): data sources, queries, panels, variables."""
+"""Shared pieces of the dashboards on grafana-foundation-sdk's typed builders (Grafana 11 schema): the provisioned
+data sources, PromQL and SQL queries, variables, thresholds, overrides, and a board laying panels out in rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+import json
+from typing import Any, Protocol, Self, TypeVar
 
-PROMETHEUS = {"type": "prometheus", "uid": "civicpulse-prometheus"}
-POSTGRES = {"type": "grafana-postgresql-datasource", "uid": "civicpulse-postgres"}
+from grafana_foundation_sdk.builders import common as common_builders
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import prometheus
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard as model
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat, QueryEditorMode
+
+PROMETHEUS = model.DataSourceRef(type_val="prometheus", uid="civicpulse-prometheus")
+POSTGRES = model.DataSourceRef(type_val="grafana-postgresql-datasource", uid="civicpulse-postgres")
 """The provisioned data sources (provisioning/datasources/datasources.yml), named by uid."""
 
 WINDOWS = ["30d", "7d", "1d", "mtd", "qtd", "ytd"]
 Json = dict[str, Any]
+PanelBuilder = cogbuilder.Builder[model.Panel]
 
 
-def thresholds(base: str, *steps: tuple[float, str]) -> Json:
+def thresholds(base: str, *steps: tuple[float, str]) -> dash.ThresholdsConfig:
     """Absolute thresholds: the base colour, then (from value, colour) steps."""
-    return {"mode": "absolute", "steps": [{"color": base, "value": None},
-                                          *({"color": color, "value": value} for value, color in steps)]}  # fmt: skip
+    return (
+        dash.ThresholdsConfig()
+        .mode(model.ThresholdsMode.ABSOLUTE)
+        .steps([model.Threshold(value=None, color=base), *(model.Threshold(value=v, color=c) for v, c in steps)])
+    )
 
 
 BELOW_RED = thresholds("red", (0, "green"))
 """Thresholds of a distance to target: red below 0, green from 0."""
 
 
-def prom(expr: str, legend: str = "__auto", *, ref: str = "A", instant: bool = False) -> Json:
+def prom(expr: str, legend: str = "__auto", *, ref: str = "A", instant: bool = False) -> prometheus.Dataquery:
     """A PromQL query; instant ones (tables, stats) come back as one row per series."""
-    target: Json = {"datasource": PROMETHEUS, "refId": ref, "expr": expr, "legendFormat": legend, "editorMode": "code"}
-    if instant:
-        target.update(instant=True, range=False, format="table")
-    else:
-        target.update(instant=False, range=True)
-    return target
+    query = (
+        prometheus.Dataquery()
+        .datasource(PROMETHEUS)
+        .ref_id(ref)
+        .expr(expr)
+        .legend_format(legend)
+        .editor_mode(QueryEditorMode.CODE)
+    )
+    return query.instant().format(PromQueryFormat.TABLE) if instant else query.range()
 
 
-def sql(raw: str, *, ref: str = "A") -> Json:
+class SqlQuery(cogvariants.Dataquery):
+    """A raw SQL query of Grafana's PostgreSQL data source, as a table: the SDK has no builder for that plugin."""
+
+    def __init__(self, raw_sql: str, *, ref_id: str) -> None:
+        self.raw_sql = raw_sql
+        self.ref_id = ref_id
+
+    def to_json(self) -> dict[str, object]:
+        """The target as Grafana stores it."""
+        return {
+            "datasource": POSTGRES,
+            "refId": self.ref_id,
+            "rawQuery": True,
+            "editorMode": "code",
+            "format": "table",
+            "rawSql": self.raw_sql,
+        }
+
+
+class Sql(cogbuilder.Builder[SqlQuery]):
+    """Builder of a SqlQuery, so panels take it like the SDK's own query builders."""
+
+    def __init__(self, raw_sql: str, *, ref_id: str = "A") -> None:
+        self._internal = SqlQuery(raw_sql.strip(), ref_id=ref_id)
+
+    def build(self) -> SqlQuery:
+        """The query."""
+        return self._internal
+
+
+def sql(raw: str, *, ref: str = "A") -> Sql:
     """A raw SQL query on the PostgreSQL data source, as a table."""
-    return {"datasource": POSTGRES, "refId": ref, "rawQuery": True, "editorMode": "code", "format": "table",
-            "rawSql": raw.strip()}  # fmt: skip
+    return Sql(raw, ref_id=ref)
 
 
-def custom_variable(name: str, label: str, values: list[str], *, current: str) -> Json:
+def custom_variable(name: str, label: str, values: list[str], *, current: str) -> dash.CustomVariable:
     """A fixed list of choices."""
-    return {
-        "type": "custom", "name": name, "label": label, "query": ",".join(values), "hide": 0, "multi": False,
-        "includeAll": False, "current": {"text": current, "value": current},
-        "options": [{"text": v, "value": v, "selected": v == current} for v in values],
-    }  # fmt: skip
+    return (
+        dash.CustomVariable(name)
+        .label(label)
+        .values(",".join(values))
+        .hide(model.VariableHide.DONT_HIDE)
+        .multi(False)
+        .include_all(False)
+        .current(model.VariableOption(text=current, value=current))
+        .options([model.VariableOption(text=v, value=v, selected=v == current) for v in values])
+    )
 
 
-def query_variable(name: str, label: str, query: str, *, current: str | None = None, multi: bool = False,
-                   hidden: bool = False) -> Json:  # fmt: skip
+def query_variable(
+    name: str, label: str, query: str, *, current: str | None = None, multi: bool = False, hidden: bool = False
+) -> dash.QueryVariable:
     """Choices from Prometheus label values (`label_values(selector, label)`), refreshed with the time range."""
-    variable: Json = {
-        "type": "query", "name": name, "label": label, "datasource": PROMETHEUS, "definition": query,
-        "query": query, "refresh": 2, "sort": 1,  # the classic string form: every Grafana version reads it
-        "hide": 2 if hidden else 0, "multi": multi, "includeAll": multi,
-    }  # fmt: skip
+    variable = (
+        dash.QueryVariable(name)
+        .label(label)
+        .datasource(PROMETHEUS)
+        .query(query)  # the classic string form: every Grafana version reads it
+        .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(model.VariableSort.ALPHABETICAL_ASC)
+        .hide(model.VariableHide.HIDE_VARIABLE if hidden else model.VariableHide.DONT_HIDE)
+        .multi(multi)
+        .include_all(multi)
+    )
     if current is not None:
-        variable["current"] = {"text": current, "value": current}
+        variable.current(model.VariableOption(text=current, value=current))
     elif multi:
-        variable["current"] = {"text": ["All"], "value": ["$__all"]}
+        variable.current(model.VariableOption(text=["All"], value=["$__all"]))
     return variable
 
 
-@dataclass
-class Board:
-    """A dashboard being laid out: panels flow left to right in rows of 24 columns."""
+class FieldDefaults(Protocol):
+    """What every panel builder offers for its field defaults."""
 
-    uid: str
-    title: str
-    description: str
-    variables: list[Json] = field(default_factory=list)
-    panels: list[Json] = field(default_factory=list)
-    _x: int = 0
-    _y: int = 0
-    _row_height: int = 0
+    def unit(self, unit: str) -> Self: ...
+    def min(self, min_val: float) -> Self: ...
+    def max(self, max_val: float) -> Self: ...
+    def decimals(self, decimals: float) -> Self: ...
+
+
+P = TypeVar("P", bound=FieldDefaults)
+
+
+def percent(panel: P) -> P:
+    """A 0-1 axis shown as percentages."""
+    return panel.unit("percentunit").min(0).max(1).decimals(1)
+
+
+def last_value() -> common_builders.ReduceDataOptions:
+    """Reduce each series to its last non-null value (Grafana's default for stats and bar gauges)."""
+    return common_builders.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
+
+
+def properties(**values: Any) -> list[model.DynamicConfigValue]:
+    """Field properties of an override (e.g. a dashed target line); dotted ids as keyword dicts."""
+    return [model.DynamicConfigValue(id_val=key, value=value) for key, value in values.items()]
+
+
+TARGET_LINE = properties(
+    **{
+        "custom.lineStyle": common.LineStyle(fill="dash", dash=[10, 10]),
+        "color": model.FieldColor(mode=model.FieldColorModeId.FIXED, fixed_color="red"),
+    }
+)
+"""How a target is drawn beside its KPI."""
+
+COLOR_BACKGROUND = {"custom.cellOptions": common.TableColoredBackgroundCellOptions()}
+"""A table column coloured by its thresholds or mappings."""
+
+
+def transformation(kind: str, **options: Any) -> model.DataTransformerConfig:
+    """One of Grafana's data transformations by id."""
+    return model.DataTransformerConfig(id_val=kind, options=options)
+
+
+def join_on(field_name: str, rename: dict[str, str]) -> list[model.DataTransformerConfig]:
+    """Transformations joining instant table queries on one label and keeping only the renamed columns."""
+    return [
+        transformation("joinByField", byField=field_name, mode="outer"),
+        transformation("filterFieldsByName", include={"names": [field_name, *rename]}),
+        transformation("organize", renameByName=rename),
+    ]
+
+
+def matrix(*, rows: str, columns: str) -> model.DataTransformerConfig:
+    """Series of one instant query pivoted into a table: a row per `rows` label, a column per `columns` label."""
+    return transformation("groupingToMatrix", columnField=columns, rowField=rows, valueField="Value")
+
+
+class Board:
+    """A dashboard being laid out: panels flow left to right in rows of 24 columns, each with a unique id."""
+
+    def __init__(self, uid: str, title: str, description: str) -> None:
+        self.dashboard = (
+            dash.Dashboard(title)
+            .uid(uid)
+            .description(description)
+            .tags(["civicpulse"])
+            .timezone("Asia/Ho_Chi_Minh")
+            .readonly()
+            .tooltip(model.DashboardCursorSync.CROSSHAIR)
+            .version(1)
+            .refresh("1m")
+            .time("now-24h", "now")
+            .annotations([])
+            .variables([])
+            .link(
+                dash.DashboardLink("CivicPulse")
+                .type(model.DashboardLinkType.DASHBOARDS)
+                .tags(["civicpulse"])
+                .as_dropdown(True)
+                .include_vars(False)
+                .keep_time(True)
+            )
+        )
+        self._ids = 0
+        self._x, self._y, self._row_height = 0, 0, 0
+
+    def variables(self, *variables: cogbuilder.Builder[model.VariableModel]) -> None:
+        """The template variables, in the order the dashboard shows them."""
+        self.dashboard.variables(list(variables))
 
     def row(self, title: str) -> None:
         """Start a new row of panels under a heading."""
         self._newline()
-        self.panels.append({"type": "row", "title": title, "collapsed": False, "id": len(self.panels) + 1,
-                            "gridPos": {"x": 0, "y": self._y, "w": 24, "h": 1}, "panels": []})  # fmt: skip
+        self.dashboard.with_row(
+            dash.Row(title).collapsed(False).id(self._next_id()).grid_pos(model.GridPos(x=0, y=self._y, w=24, h=1))
+        )
         self._y += 1
 
-    def add(self, kind: str, title: str, targets: list[Json], *, w: int = 12, h: int = 8, description: str = "",
-            unit: str | None = None, percent: bool = False, thresholds: Json | None = None,
-            options: Json | None = None, custom: Json | None = None, overrides: list[Json] | None = None,
-            transformations: list[Json] | None = None, repeat: str | None = None) -> None:  # fmt: skip
-        """Place a panel; percent sets a 0-1 axis shown as percentages."""
+    def add(self, panel: PanelBuilder, *, w: int = 12, h: int = 8) -> None:
+        """Place a panel w columns wide and h high; it queries the data source of its first query."""
         if self._x + w > 24:
             self._newline()
-        defaults: Json = {}
-        if percent:
-            defaults.update(unit="percentunit", min=0, max=1, decimals=1)
-        if unit:
-            defaults["unit"] = unit
-        if thresholds:
-            defaults["thresholds"] = thresholds
-        if custom:
-            defaults["custom"] = custom
-        panel: Json = {
-            "type": kind, "title": title, "description": description, "id": len(self.panels) + 1,
-            "gridPos": {"x": self._x, "y": self._y, "w": w, "h": h},
-            "datasource": targets[0]["datasource"], "targets": targets,
-            "fieldConfig": {"defaults": defaults, "overrides": overrides or []}, "options": options or {},
-        }  # fmt: skip
-        if transformations:
-            panel["transformations"] = transformations
-        if repeat:
-            panel.update(repeat=repeat, repeatDirection="h", maxPerRow=4)
-        self.panels.append(panel)
+        built = panel.build()
+        built.id_val = self._next_id()
+        built.grid_pos = model.GridPos(x=self._x, y=self._y, w=w, h=h)
+        if built.datasource is None and built.targets:
+            built.datasource = _datasource_of(built.targets[0])
+        self.dashboard.with_panel(panel)
         self._x += w
         self._row_height = max(self._row_height, h)
+
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
 
     def _newline(self) -> None:
         self._y += self._row_height
         self._x, self._row_height = 0, 0
 
     def json(self) -> Json:
-        """The dashboard model Grafana provisions."""
-        return {
-            "uid": self.uid, "title": self.title, "description": self.description, "tags": ["civicpulse"],
-            "timezone": "Asia/Ho_Chi_Minh", "editable": False, "graphTooltip": 1, "schemaVersion": 39,
-            "version": 1, "refresh": "1m", "time": {"from": "now-24h", "to": "now"},
-            "links": [{"type": "dashboards", "tags": ["civicpulse"], "asDropdown": True, "title": "CivicPulse",
-                       "includeVars": False, "keepTime": True}],
-            "annotations": {"list": []}, "templating": {"list": self.variables}, "panels": self.panels,
-        }  # fmt: skip
+        """The dashboard model Grafana provisions, as plain JSON data."""
+        return plain(self.dashboard.build())
 
 
-def join_on(field_name: str, rename: dict[str, str]) -> list[Json]:
-    """Transformations joining instant table queries on one label and keeping only the renamed columns."""
-    return [
-        {"id": "joinByField", "options": {"byField": field_name, "mode": "outer"}},
-        {"id": "filterFieldsByName", "options": {"include": {"names": [field_name, *rename]}}},
-        {"id": "organize", "options": {"renameByName": rename}},
-    ]
+def _datasource_of(query: cogvariants.Dataquery) -> model.DataSourceRef:
+    if isinstance(query, SqlQuery):
+        return POSTGRES
+    datasource = getattr(query, "datasource", None)
+    assert isinstance(datasource, model.DataSourceRef), f"a query without a data source: {query!r}"
+    return datasource
 
 
-def series_override(name: str, **properties: Any) -> Json:
-    """Field properties for the series of one legend name (e.g. a dashed target line)."""
-    return {"matcher": {"id": "byName", "options": name},
-            "properties": [{"id": key, "value": value} for key, value in properties.items()]}  # fmt: skip
-
-
-TARGET_LINE = {"custom.lineStyle": {"fill": "dash", "dash": [10, 10]}, "color": {"mode": "fixed", "fixedColor": "red"}}
-"""How a target is drawn beside its KPI."""
+def plain(dashboard: model.Dashboard) -> Json:
+    """A dashboard model as plain JSON data, serialised by the SDK's own encoder."""
+    data: Json = json.loads(json.dumps(dashboard, cls=JSONEncoder))
+    return data

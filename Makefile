@@ -12,13 +12,13 @@ help: ## List the targets
 bootstrap: ## Install system packages (as root on Debian), the virtualenv and the Kafka jars
 	@bash deploy/bootstrap.sh
 
-up: bootstrap ## Start Kafka, PostgreSQL and the services, with demo traffic (DEMO=0: without)
+up: bootstrap ## Start Kafka, PostgreSQL, the services, Prometheus and Alertmanager, with demo traffic (DEMO=0: without)
 	@$(BIN)/civicpulse dev up $(if $(filter 0,$(DEMO)),--no-demo,--demo)
 
 down: ## Stop everything `make up` started
 	@$(BIN)/civicpulse dev down
 
-status: ## Health of each component of the local stack
+status: ## Health and URL of each component of the local stack
 	@$(BIN)/civicpulse dev status
 
 test: bootstrap ## The whole suite against real Kafka and PostgreSQL started by the test session

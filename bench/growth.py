@@ -43,6 +43,9 @@ def linearity(ratio: float, factor: float) -> str:
 def _name(run: Run, base: Run) -> str:
     if run is base:
         return "base"
+    units = run["reference_data"]["units"] / base["reference_data"]["units"]
+    if run["run"].get("units_tree"):
+        return f"{run['run']['units_tree']['name']} ({run['reference_data']['units']:,} units, x{units:.0f})"
     if (factor := run["run"]["units_factor"]) > 1:
         return f"{factor}x units"
     return f"{run['run']['events'] // base['run']['events']}x events"
@@ -97,3 +100,25 @@ def scaling_section(results: dict[str, Any], *, factor: int) -> Section:
                                                                        lambda share: f"{share:.2f}")),
         Row("peak RSS, MB", each(lambda r: r["metrics_peak_rss_mb"])),
     ]  # fmt: skip
+
+
+def growth_table(results: dict[str, Any]) -> Section:
+    """One line per metrics run, base first: catch-up rate, freshness after catch-up, CPU per event, peak RSS."""
+    base = results["metrics_base"]
+    runs = [base, results["metrics_events"], *(results[name] for name in UNIT_RUNS if name in results)]
+    rows = []
+    for run in runs:
+        catch, visible = run["catch_up"], run["latency"]["visible"]
+        cpu = run["catch_up"]["cpu_ms_per_1k_events"]
+        events = run["run"]["events"] / base["run"]["events"]
+        units = run["reference_data"]["units"] / base["reference_data"]["units"]
+        rows.append(Row(
+            f"x{events:.0f} events, x{units:.1f} units ({thousands(run['run']['events'])}, "
+            f"{run['reference_data']['units']:,} units)",
+            f"catch-up {count(catch['events_per_s'])}/s; fresh p50 / p99 {count(visible['p50_ms'])} / "
+            f"{count(visible['p99_ms'])} ms at {count(run['latency']['rate'])}/s",
+            f"{count(run['raw_consumer_events_per_s'])}/s",
+            f"CPU {cpu['metrics']:,.0f} (+pg {cpu.get('postgres', float('nan')):,.0f}) ms/1k; "
+            f"RSS {count(run['metrics_peak_rss_mb'])} MB",
+        ))  # fmt: skip
+    return "growth (metrics): catch-up rate / raw consumer, freshness (acked -> visible), CPU, peak RSS", rows

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,11 +27,11 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.catch_up import catch_up
-from bench.infra import RESULTS, Infrastructure, save_result
+from bench.infra import RESULTS, Infrastructure, RunScope, save_result
 from bench.probes import ProbeTracker
 from bench.procfs import load_average
 from bench.raw_kafka import consumer_ceiling, preload
-from bench.scale import describe, scaled_reference_files
+from bench.scale import TREES, NationalTree, describe, reference_files
 from bench.service_process import ServiceProcess, service_env
 from bench.traffic import paced_traffic
 from bench.workload import Record, dossier_events, encoded
@@ -47,6 +48,8 @@ class MetricsRun:
     rate: int = 2000
     latency_seconds: int = 30
     units_factor: int = 1
+    units_tree: NationalTree | None = None
+    """A national two-tier tree instead of the sample (or `units_factor` copies of it): bench/scale.py."""
     lifecycle_baseline: bool = True
     """Also catch up over the same topic with the dossier lifecycle state off (a fresh database): its cost."""
 
@@ -78,10 +81,19 @@ async def steady_latency(
             **tracker.summary()}  # fmt: skip
 
 
-async def run_metrics(infra: Infrastructure, run: MetricsRun, *, label: str) -> dict[str, Any]:
-    """Preload, raw consumer ceiling, catch-up, steady latency, peak RSS: one fresh topic and database."""
+Alongside = Callable[[Infrastructure, RunScope, list[tuple[bytes, bytes]]], Awaitable[dict[str, Any]]]
+"""A peer run on the same preloaded topic (bench/peers/): given the events produced, returns its figures."""
+
+
+async def run_metrics(
+    infra: Infrastructure, run: MetricsRun, *, label: str, alongside: Alongside | None = None
+) -> dict[str, Any]:
+    """Preload, raw consumer ceiling, catch-up, steady latency, peak RSS: one fresh topic and database.
+
+    `alongside` runs after the raw consumer, before CivicPulse reads the topic (the latency run adds events to it).
+    """
     console = infra.console
-    files = scaled_reference_files(run.units_factor, infra.home / label) if run.units_factor > 1 else None
+    files = reference_files(units_factor=run.units_factor, tree=run.units_tree, directory=infra.home / label)
     refdata = files.load() if files else load_reference_data()
     async with infra.run_scope(label, refdata=refdata) as scope:
         with console.status(f"generating {run.events:,} events"):
@@ -89,8 +101,9 @@ async def run_metrics(infra: Infrastructure, run: MetricsRun, *, label: str) -> 
                                              oldest=HISTORY[0], newest=HISTORY[1]))  # fmt: skip
         dossiers = len({key for key, _ in records})
         preload_s = await preload(scope.bootstrap, scope.topics.topic_events, records, console=console)
-        del records
         ceiling = await consumer_ceiling(scope.bootstrap, scope.topics.topic_events, run.events, console=console)
+        peer = await alongside(infra, scope, records) if alongside else None
+        del records
         env = service_env(scope, **(files.env() if files else {}))
         without = None
         if run.lifecycle_baseline:
@@ -122,6 +135,7 @@ async def run_metrics(infra: Infrastructure, run: MetricsRun, *, label: str) -> 
         "lifecycle_ratio": None if without is None else round(caught_up["events_per_s"] / without["events_per_s"], 3),
         "latency": latency,
         "metrics_peak_rss_mb": rss,
+        **({"peer": peer} if peer is not None else {}),
         "load_average": load_average(),
         "measured_at": datetime.now(UTC).isoformat(),
     }
@@ -154,7 +168,7 @@ def table(result: dict[str, Any]) -> Table:
 
 async def _main(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     run = MetricsRun(events=args.events, rate=args.rate, latency_seconds=args.latency_seconds,
-                     units_factor=args.units_factor)  # fmt: skip
+                     units_factor=args.units_factor, units_tree=TREES.get(args.units_tree or ""))  # fmt: skip
     with Infrastructure(console=console, bootstrap=args.bootstrap, pg_dsn=args.pg_dsn) as infra:
         return await run_metrics(infra, run, label="metrics")
 
@@ -165,6 +179,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=2000, help="events/s during the latency run")
     parser.add_argument("--latency-seconds", type=int, default=30)
     parser.add_argument("--units-factor", type=int, default=1, help="unit tree this many times the sample's")
+    parser.add_argument("--units-tree", choices=sorted(TREES), help="a national two-tier tree (bench/scale.py)")
     parser.add_argument("--bootstrap", help="use this Kafka instead of starting one")
     parser.add_argument("--pg-dsn", help="use this PostgreSQL server instead of starting one")
     console = Console()

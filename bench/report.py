@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.growth import scaling_section
+from bench.growth import growth_table, scaling_section
 from bench.table import Row, Section, count, p50_p99, thousands
 
 
@@ -55,13 +55,36 @@ def _memory(ingest: dict[str, Any], pipeline: dict[str, Any], base: dict[str, An
     ]  # fmt: skip
 
 
+def _peer(base: dict[str, Any]) -> Section:
+    peer, catch = base["peer"], base["catch_up"]
+    truth = peer["ground_truth"]
+    cpu = ", ".join(f"{name} {ms:.0f}" for name, ms in peer["cpu_ms_per_1k_events"].items())
+    if truth["match"]:
+        verdict = f"match: {truth['rows_written']:,} rows equal to the events' ground truth"
+    else:
+        totals = ", ".join(f"{name} {t['written']:,} of {t['expected']:,}" for name, t in truth["totals"].items())
+        verdict = f"DIFFER: {truth['rows_differing']:,} of {truth['rows_expected']:,} rows; {totals}"
+    return (f"peer: {peer['peer']} on the same topic ({peer['processing_guarantee']}, its PostgreSQL sink, "
+            f"{peer['grace_hours'] / 24:.0f}-day grace) / bare confluent-kafka consumer"), [
+        Row("hourly counters per unit x procedure: events/s", count(peer["events_per_s"]),
+            count(peer["client_ceiling_events_per_s"]),
+            f"{peer['events_per_s'] / peer['client_ceiling_events_per_s']:.3f}x"),
+        Row("CivicPulse catch-up / the peer, events/s", f"{count(catch['events_per_s'])} / "
+            f"{count(peer['events_per_s'])}", "", f"CivicPulse {catch['events_per_s'] / peer['events_per_s']:.1f}x"),
+        Row("peer: CPU ms per 1,000 events; peak RSS", f"{cpu}; {count(peer['peak_rss_mb'])} MB"),
+        Row("peer: counts in PostgreSQL vs the preloaded events", verdict),
+    ]  # fmt: skip
+
+
 def sections(results: dict[str, Any], *, factor: int) -> list[Section]:
     """Every section of the summary, from the results of run_all."""
     base = results["metrics_base"]
     return [
         _ingest(results["ingest"]),
         _catch_up(base),
+        *([_peer(base)] if "peer" in base else []),
         _latency(results["pipeline"], base),
         _memory(results["ingest"], results["pipeline"], base),
         scaling_section(results, factor=factor),
+        growth_table(results),
     ]

@@ -1,13 +1,14 @@
 """Every benchmark on one throw-away Kafka + PostgreSQL (fresh topics and database per run), then one table.
 
-    .venv/bin/python bench/run_all.py            # what `make bench` runs: ~7 minutes on 2 cores
-    .venv/bin/python bench/run_all.py --quick    # a smoke run of the same code, ~1.5 minutes
+    .venv/bin/python bench/run_all.py            # what `make bench` runs: ~15 minutes on 2 cores
+    .venv/bin/python bench/run_all.py --quick    # a smoke run of the same code, ~4 minutes
 
 1. ingest: HTTP batches of 1/100/1,000 events against a raw aiokafka producer (bench/ingest.py);
 2. metrics: catch-up over N preloaded events (100k) against a raw aiokafka consumer, latency at 2,000/s, CPU, RSS
-   (bench/metrics.py);
+   (bench/metrics.py), and on the same topic the Quix Streams peer with its own client's ceiling (bench/peers/);
 3. pipeline: ingest + metrics fed over HTTP at 500 and 2,000 events/s, 202 -> visible latency (bench/pipeline.py);
-4. scaling: the metrics run again at 10x the events (1M), and over a 3x and a 10x unit tree (bench/scale.py).
+4. scaling: the metrics run again at 10x the events (1M), and over today's national two-tier tree (3,899 units)
+   and the same with the 2024 trees of the merged provinces (10,063 units) (bench/scale.py; --quick: 4 provinces).
 
 N = 100k keeps `make bench` near 7 minutes here while the 10x run (1M events, ~70 s of catch-up) is long
 enough for a steady rate. Writes ingest.json, metrics.json, pipeline.json, scaling.json, summary.json and
@@ -36,9 +37,11 @@ from bench import report
 from bench.infra import RESULTS, Infrastructure
 from bench.ingest import run_ingest
 from bench.metrics import MetricsRun, run_metrics
+from bench.peers.quix_bench import run_quix_peer
 from bench.pipeline import run_pipeline
 from bench.procfs import load_average
 from bench.results_files import RunInfo, read_results, write_results, write_summary
+from bench.scale import NATIONAL, NATIONAL_HISTORY, NationalTree
 from bench.table import rich_table
 
 
@@ -49,10 +52,13 @@ class Sizes:
     events: int  # base events of the metrics runs
     seconds: int  # measured seconds of each latency run
     ingest_scale: float  # multiplies the ingest benchmark's request counts
+    trees: tuple[NationalTree, NationalTree]  # the unit-scaling runs: today's tree, then with its history
 
 
-FULL = Sizes(events=100_000, seconds=30, ingest_scale=1.0)
-QUICK = Sizes(events=10_000, seconds=6, ingest_scale=0.2)
+FULL = Sizes(events=100_000, seconds=30, ingest_scale=1.0, trees=(NATIONAL, NATIONAL_HISTORY))
+QUICK = Sizes(events=10_000, seconds=6, ingest_scale=0.2,
+              trees=(NationalTree("national-quick", provinces=4, communes=390),
+                     NationalTree("national-history-quick", provinces=4, communes=390, merged=3)))  # fmt: skip
 
 
 async def run_all(args: argparse.Namespace, console: Console) -> dict[str, Any]:
@@ -62,21 +68,20 @@ async def run_all(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     base = MetricsRun(events=events, rate=max(args.rates), latency_seconds=seconds)
     # The lifecycle state's cost is measured once, on the base run; the scaling runs keep it on.
     more_events = replace(base, events=events * factor, lifecycle_baseline=False)
-    more_units = replace(base, units_factor=factor, lifecycle_baseline=False)
+    today, history = (replace(base, units_tree=tree, lifecycle_baseline=False) for tree in sizes.trees)
     steps: list[tuple[str, str, Callable[[Infrastructure], Awaitable[dict[str, Any]]]]] = [
         ("ingest", "ingest vs raw producer", lambda infra: run_ingest(infra, scale=sizes.ingest_scale, raw="send")),
-        ("metrics_base", f"metrics: {events:,} events", lambda infra: run_metrics(infra, base, label="metrics_base")),
+        ("metrics_base", f"metrics: {events:,} events, then the Quix Streams peer on the same topic",
+         lambda infra: run_metrics(infra, base, label="metrics_base", alongside=run_quix_peer)),
         ("pipeline", f"whole pipeline at {', '.join(map(str, args.rates))} events/s",
          lambda infra: run_pipeline(infra, rates=args.rates, seconds=seconds)),
         ("metrics_events", f"scaling: metrics at {factor}x the events ({events * factor:,})",
          lambda infra: run_metrics(infra, more_events, label="metrics_events")),
-        ("metrics_units", f"scaling: metrics over {factor}x the units ({events:,} events)",
-         lambda infra: run_metrics(infra, more_units, label="metrics_units")),
+        ("metrics_units_mid", f"scaling: metrics over the {sizes.trees[0].name} tree ({events:,} events)",
+         lambda infra: run_metrics(infra, today, label="metrics_units_mid")),
+        ("metrics_units", f"scaling: metrics over the {sizes.trees[1].name} tree ({events:,} events)",
+         lambda infra: run_metrics(infra, history, label="metrics_units")),
     ]  # fmt: skip
-    if args.middle > 1:  # a point between base and 10x units: where the cost starts to bend
-        middle = replace(base, units_factor=args.middle, lifecycle_baseline=False)
-        steps.insert(4, ("metrics_units_mid", f"scaling: metrics over {args.middle}x the units ({events:,} events)",
-                         lambda infra: run_metrics(infra, middle, label="metrics_units_mid")))  # fmt: skip
     results: dict[str, Any] = {}
     timings: dict[str, dict[str, float]] = {}
     with Infrastructure(console=console, bootstrap=args.bootstrap, pg_dsn=args.pg_dsn) as infra:
@@ -95,8 +100,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of the same code")
     parser.add_argument("--events", type=int, help="base events of the metrics runs (100k; quick: 10k)")
-    parser.add_argument("--factor", type=int, default=10, help="how much bigger the scaling runs are")
-    parser.add_argument("--middle", type=int, default=3, help="also a run over this many times the units (0: none)")
+    parser.add_argument("--factor", type=int, default=10, help="how many times the events of the 10x-events run")
     parser.add_argument("--rates", type=lambda s: [int(r) for r in s.split(",")], default=[500, 2000],
                         help="comma-separated events/s of the latency runs (metrics runs: the highest)")  # fmt: skip
     parser.add_argument("--seconds", type=int, help="measured seconds per latency run (30; quick: 6)")

@@ -4,9 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(maven postgresql kcat prometheus prometheus-alertmanager docker-compose)
+# chromium: the board's browser test drives Debian's chromium headless (Playwright never downloads a browser);
+# fonts-dejavu-core: a font with every Vietnamese glyph for it (chromium itself depends on no font).
+PACKAGES=(maven postgresql kcat prometheus prometheus-alertmanager docker-compose chromium fonts-dejavu-core)
 # command that proves each package is there, in the same order
-PROBES=(mvn /usr/lib/postgresql/*/bin/initdb kcat prometheus prometheus-alertmanager docker-compose)
+PROBES=(mvn /usr/lib/postgresql/*/bin/initdb kcat prometheus prometheus-alertmanager docker-compose /usr/bin/chromium
+  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)
 
 missing=()
 for i in "${!PACKAGES[@]}"; do

@@ -8,6 +8,7 @@ import asyncpg
 import orjson
 
 from shared.settings import PostgresSettings
+from shared.startup import dsn_location, until_connected
 
 
 async def _init_connection(connection: asyncpg.Connection[Any]) -> None:
@@ -27,3 +28,9 @@ async def create_pool(settings: PostgresSettings) -> asyncpg.Pool[Any]:
     )
     assert pool is not None
     return pool
+
+
+async def create_pool_when_reachable(settings: PostgresSettings) -> asyncpg.Pool[Any]:
+    """create_pool, retried with backoff until PostgreSQL answers, one log line per attempt (shared/startup.py)."""
+    where = dsn_location(settings.pg_dsn.get_secret_value())
+    return await until_connected(lambda: create_pool(settings), server="postgres", where=where)

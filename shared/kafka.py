@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator
@@ -16,6 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from shared.retry import Backoff
 from shared.settings import KafkaSettings
+from shared.startup import until_connected
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,31 @@ def create_broker(
     )
 
 
+class _Quiet(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+async def kafka_answers(settings: KafkaSettings, *, timeout_s: float = 10.0) -> None:
+    """Fetch cluster metadata with a bare client; raise if Kafka does not answer (a start-up probe).
+
+    aiokafka logs each failed connection at ERROR; while probing, the caller's one line per attempt says it.
+    """
+    from aiokafka.client import AIOKafkaClient
+
+    quiet = _Quiet()
+    loggers = [logging.getLogger(name) for name in ("aiokafka", "aiokafka.conn")]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    client = AIOKafkaClient(**settings.aiokafka_options(), request_timeout_ms=int(timeout_s * 1000))
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout_s)
+    finally:
+        await client.close()
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
 def _no_correlation_id() -> str:
     return ""  # FastStream adds the header only for a non-empty id
 
@@ -85,3 +112,18 @@ async def commit_or_rewind(message: KafkaMessage, *, backoff: Backoff) -> AsyncI
         raise
     await message.ack()
     backoff.succeeded()
+
+
+async def start_broker(broker: KafkaBroker, settings: KafkaSettings) -> None:
+    """Start the broker once Kafka answers: retried with backoff, one log line per attempt (shared/startup.py)."""
+
+    async def attempt() -> None:
+        await kafka_answers(settings)
+        try:
+            await broker.start()
+        except Exception:
+            with contextlib.suppress(Exception):  # drop what a half-made connection left before trying again
+                await broker.stop()
+            raise
+
+    await until_connected(attempt, server="kafka", where=settings.kafka_bootstrap)

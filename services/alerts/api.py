@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from services.alerts.core.notifications import Alert
+from services.alerts.core.rules import Notify
 from services.alerts.core.silences import NO_NUL, silencing
 from services.alerts.ports import AlertsStorage, HistoryRecord
 from shared.alert_changes import AlertStatus
@@ -63,8 +64,9 @@ def alerts_router(*, storage: AlertsStorage, clock: Callable[[], datetime]) -> A
         status: AlertStatus | None = None,
         rule: Annotated[str | None, Query(max_length=200)] = None,
         severity: Annotated[str | None, Query(max_length=50)] = None,
+        notify: Notify | None = None,
     ) -> AlertList:
-        """Pending and firing alerts, oldest first."""
+        """Pending and firing alerts, oldest first (`notify`: page or digest alerts only)."""
         now = clock()
         active, in_force = await storage.alerts.active(), await storage.silences.in_force(now=now)
         items = [_active(alert, silencing(in_force, alert.labels, now)) for alert in active]
@@ -74,6 +76,7 @@ def alerts_router(*, storage: AlertsStorage, clock: Callable[[], datetime]) -> A
             if (status is None or a.status == status)
             and (rule is None or a.rule == rule)
             and (severity is None or a.severity == severity)
+            and (notify is None or a.labels.get("notify", "page") == notify)
         ]
         return AlertList(count=len(items), items=items)
 

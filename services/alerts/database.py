@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 
 import asyncpg
 
-from shared.db import create_pool
+from shared.db import create_pool_when_reachable
 from shared.settings import PostgresSettings
 
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -24,8 +24,8 @@ class Database:
 
     @contextlib.asynccontextmanager
     async def connected(self, settings: PostgresSettings) -> AsyncIterator[None]:
-        """Open a pool for the lifetime of the block."""
-        pool = await create_pool(settings)
+        """Open a pool for the lifetime of the block (waiting, with backoff, until PostgreSQL answers)."""
+        pool = await create_pool_when_reachable(settings)
         self._pool = pool
         try:
             yield

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from services.alerts.delivery.base import DeliveryError, Receivers
 from services.alerts.engine import utc_now
+from services.alerts.grouper import Grouper
 from services.alerts.ports import Outbox, OutboxEntry
 from services.alerts.telemetry import AlertsMetrics
 from shared.retry import RetryPolicy
@@ -45,8 +46,10 @@ class Dispatcher:
         transient_errors: tuple[type[Exception], ...] = (OSError,),
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
+        grouper: Grouper | None = None,
     ) -> None:
         self._outbox = outbox
+        self._grouper = grouper
         self._receivers = receivers
         self._transient_errors = transient_errors
         self._options = options
@@ -74,7 +77,10 @@ class Dispatcher:
                 await asyncio.sleep(self._options.poll_s)
 
     async def dispatch_once(self) -> int:
-        """Claim and deliver one batch of due notifications; returns how many were claimed."""
+        """Form the groups that are due, then claim and deliver one batch of due notifications; returns how many
+        were claimed."""
+        if self._grouper is not None:
+            await self._grouper.form_due()
         now = self._clock()
         lease_until = now + timedelta(seconds=self._options.lease_s)
         entries = await self._outbox.claim(now=now, limit=self._options.batch, lease_until=lease_until)

@@ -5,21 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from services.alerts.core.conditions import Reading, target_of
 from services.alerts.core.describe import alert_labels, render_annotations, template_context
+from services.alerts.core.history import ReadingHistory
 from services.alerts.core.notifications import Alert, build_change, build_notification
-from services.alerts.core.receivers import ALERTS_TOPIC_RECEIVER
+from services.alerts.core.receivers import ALERTS_TOPIC_RECEIVER, AlertmanagerReceiver, grouping_of
 from services.alerts.core.rules import AnyRule
 from services.alerts.core.ruleset import RuleSet
 from services.alerts.core.silences import Silence, silencing
 from services.alerts.core.state import ACTIVE, AlertState, Evaluation, Transition, alert_id_of, evaluate, retire
-from services.alerts.inputs import kpi_reading
+from services.alerts.inputs import KpiReading, KpiScope, kpi_reading
 from services.alerts.ports import AlertsStorage, Outgoing
-from services.alerts.subjects import Known, subjects_of
+from services.alerts.subjects import Known, kpi_figure, subjects_of
 from services.alerts.telemetry import AlertsMetrics
 from shared.snapshots import KpiSnapshot
 
@@ -58,14 +59,20 @@ class AlertEngine:
         self._clock = clock
         self._lock = asyncio.Lock()
         self.alerts: dict[str, Alert] = {}
-        self._known = Known()
+        self._known = Known(history=_history_for(rules))
         self._silences: list[Silence] = []
+
+    @property
+    def silences(self) -> list[Silence]:
+        """The silences in force (or to come), as of the last read."""
+        return self._silences
 
     async def start(self) -> None:
         """Load stored alerts and current KPI values, then evaluate: no waiting for the next full publication."""
         async with self._lock:
             self.alerts = {a.state.alert_id: a for a in await self._storage.alerts.load_all()}
             self._known.kpi = await self._storage.inputs.kpi_readings(self.rules.watched())
+            self._remember(self._known.kpi.items())
             for alert in list(self.alerts.values()):
                 if alert.state.status in ACTIVE and self.rules.get(alert.state.rule) is None:
                     await self._retire_orphan(alert)
@@ -111,7 +118,7 @@ class AlertEngine:
         cancel a pending alert even if the three arrive together.
         """
         started = time.perf_counter()
-        watched = self.rules.watched()
+        watched, evaluated, remembered = self.rules.watched(), self.rules.evaluated(), self.rules.remembered()
         fresh = sorted((s for s in snapshots if (s.kpi, s.window) in watched), key=lambda s: s.computed_at)
         if not fresh:
             return
@@ -122,13 +129,19 @@ class AlertEngine:
                 if known is not None and snapshot.computed_at < known.reading.observed_at:
                     continue
                 current = self._known.kpi[snapshot.scope] = kpi_reading(snapshot)
+                if (snapshot.kpi, snapshot.window) in remembered:
+                    self._known.history.add(snapshot.scope, current.reading)
                 age = (now - snapshot.computed_at).total_seconds()
                 self._metrics.snapshot_age_seconds.observe(max(0.0, age))
+                if (snapshot.kpi, snapshot.window) not in evaluated:
+                    continue  # a baseline: looked up by the rules it compares, on their next evaluation
                 for rule in self.rules.kpi_rules():
                     if (rule.kpi, rule.window.value) == (snapshot.kpi, snapshot.window) and rule.scope.covers(
                         unit_code=snapshot.unit_code, unit_level=current.unit_level
                     ):
-                        await self._evaluate(rule, snapshot.unit_code, current.reading, now)
+                        reading = kpi_figure(rule, snapshot.unit_code, self._known, now=now)
+                        if reading is not None:
+                            await self._evaluate(rule, snapshot.unit_code, reading, now)
         self._metrics.evaluation_seconds.labels("snapshot").observe(time.perf_counter() - started)
 
     async def tick(self) -> None:
@@ -142,6 +155,7 @@ class AlertEngine:
             self._known.source_activity, self._known.unit_activity = activity.sources, activity.units
             # Overdue-ness moves with the clock: the backlog is re-read every round, not only on events.
             self._known.backlog = await self._storage.inputs.backlog() if self.rules.reads_backlog() else {}
+            self._known.index_kpi()
             for rule in self.rules:
                 subjects = subjects_of(rule, self._known, alerts=list(self.alerts.values()), now=now)
                 for subject, reading in subjects.items():
@@ -158,6 +172,8 @@ class AlertEngine:
                     await self._commit(old, alert, retire(alert.state, now=now), now, note="rule removed")
             watched_before = self.rules.watched()
             self.rules = rules
+            history = _history_for(rules)
+            self._known.history.keep, self._known.history.resolution = history.keep, history.resolution
             if rules.watched() - watched_before:
                 self._known.kpi.update(await self._storage.inputs.kpi_readings(rules.watched()))
         await self.tick()
@@ -166,6 +182,24 @@ class AlertEngine:
         """Re-read silences now (after one is created or deleted) rather than at the next tick."""
         async with self._lock:
             self._silences = await self._storage.silences.in_force(now=self._clock())
+
+    def _remember(self, readings: Iterable[tuple[KpiScope, KpiReading]]) -> None:
+        remembered = self.rules.remembered()
+        for scope, current in readings:
+            if (scope[0], scope[1]) in remembered:
+                self._known.history.add(scope, current.reading)
+
+    def _receivers_of(self, rule: AnyRule) -> list[tuple[str, bool]]:
+        """(receiver, queued for its group) for each receiver a notice of the rule goes to: a digest rule's only
+        to Alertmanager receivers (which get every alert, `notify` label and all); the rest wait for the digest."""
+        routed = []
+        for name in rule.receivers:
+            config = self.rules.receivers.get(name)
+            if isinstance(config, AlertmanagerReceiver):
+                routed.append((name, False))
+            elif rule.notify == "page":
+                routed.append((name, grouping_of(config) is not None))
+        return routed
 
     async def _evaluate(self, rule: AnyRule, subject: str, reading: Reading | None, now: datetime) -> None:
         alert_id = alert_id_of(rule.name, subject)
@@ -204,9 +238,9 @@ class AlertEngine:
         labels = labels if labels is not None else alert_labels(rule, state.subject, unit)
         changed = Alert(state, rule.severity, labels, render_annotations(rule, context), target_of(rule))
         outgoing = [
-            Outgoing(n.id, receiver, n.kind.value, n.model_dump(mode="json"))
+            Outgoing(n.id, receiver, n.kind.value, n.model_dump(mode="json"), queued=queued)
             for n in (build_notification(changed, notice) for notice in result.notices)
-            for receiver in rule.receivers
+            for receiver, queued in self._receivers_of(rule)
         ]
         outgoing += [
             Outgoing(c.id, ALERTS_TOPIC_RECEIVER, "change", c.model_dump(mode="json"))
@@ -255,6 +289,15 @@ class AlertEngine:
             await work.outbox.add(alert.state.alert_id, outgoing, now=now)
             await work.commit()
         return version
+
+
+def _history_for(rules: RuleSet) -> ReadingHistory:
+    """A history long enough for every rule's look back, about 30 samples over the shortest."""
+    lookbacks = [r.lookback() for r in rules.kpi_rules() if r.lookback()]
+    if not lookbacks:
+        return ReadingHistory()
+    resolution = max(timedelta(seconds=1), min(lookbacks) / 30)
+    return ReadingHistory(keep=max(lookbacks) + resolution, resolution=resolution)
 
 
 def _worth_writing(before: AlertState, result: Evaluation) -> bool:

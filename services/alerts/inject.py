@@ -26,15 +26,17 @@ from services.alerts.database import Database
 from services.alerts.delivery.alertmanager import AlertmanagerResender
 from services.alerts.delivery.base import Receivers
 from services.alerts.delivery.registry import build_deliverers
+from services.alerts.digest import DigestScheduler
 from services.alerts.dispatcher import Dispatcher, DispatchOptions
 from services.alerts.engine import AlertEngine, EngineOptions, utc_now
+from services.alerts.grouper import Grouper
 from services.alerts.ports import AlertsStorage
 from services.alerts.rules_source import RulesWatcher, load_ruleset
 from services.alerts.settings import AlertsSettings
 from services.alerts.store import PostgresStorage
 from services.alerts.telemetry import AlertsCollector, AlertsMetrics
 from shared.alert_changes import AlertChange
-from shared.kafka import create_broker
+from shared.kafka import create_broker, start_broker
 from shared.producer import RecordProducer, RecordSink, TopicPartitions
 
 APP_NAME = "alerts"
@@ -86,6 +88,7 @@ class Alerts:
         engine: AlertEngine,
         dispatcher: Dispatcher,
         resender: AlertmanagerResender,
+        digests: DigestScheduler,
         resources: Sequence[AbstractAsyncContextManager[Any]],
     ) -> None:
         self.settings = settings
@@ -101,6 +104,7 @@ class Alerts:
         self.engine = engine
         self.dispatcher = dispatcher
         self.resender = resender
+        self.digests = digests
         self.watcher = RulesWatcher(
             rules_file=settings.alerts_rules_file,
             receivers_file=settings.alerts_receivers_file,
@@ -122,6 +126,7 @@ class Alerts:
 
     async def apply_rules(self, rules: RuleSet) -> None:
         """A reloaded rules file: the engine keeps every alert; receivers are rebuilt."""
+        rules = rules.scaled(self.settings.alerts_time_scale)
         await self.engine.reload(rules)
         self.receivers.current = build_deliverers(
             rules,
@@ -140,11 +145,12 @@ class Alerts:
     async def running(self) -> AsyncIterator[None]:
         """Evaluate what is known, start consuming, then the background loops; SIGHUP reloads the rules."""
         await self.engine.start()
-        await self.broker.start()
+        await start_broker(self.broker, self.settings)  # retried until Kafka answers
         jobs = {
             "alerts-timer": self.engine.run(interval=self.settings.alerts_eval_interval_s),
             "alerts-dispatcher": self.dispatcher.run(),
             "alerts-resender": self.resender.run(),
+            "alerts-digests": self.digests.run(period=self.settings.alerts_digest_poll_s),
             "alerts-rules-watcher": self.watcher.run(),
         }
         tasks = [asyncio.create_task(job, name=name) for name, job in jobs.items()]
@@ -182,6 +188,7 @@ def build_alerts(
     environ = os.environ if environ is None else environ
     if rules is None:
         rules = load_ruleset(settings.alerts_rules_file, receivers_file=settings.alerts_receivers_file, environ=environ)
+    rules = rules.scaled(settings.alerts_time_scale)
     registry = registry if registry is not None else CollectorRegistry()
     metrics = AlertsMetrics.create(registry)
     broker = broker if broker is not None else build_broker(settings, registry=registry)
@@ -224,6 +231,7 @@ def build_alerts(
         metrics=metrics,
         transient_errors=storage.transient_errors,
         clock=clock,
+        grouper=Grouper(outbox=storage.outbox, known=engine, clock=clock),
     )
     register_consumer(broker, settings=settings, engine=engine, metrics=metrics)
     registry.register(AlertsCollector(known=engine, outbox=dispatcher))
@@ -241,5 +249,8 @@ def build_alerts(
         engine=engine,
         dispatcher=dispatcher,
         resender=AlertmanagerResender(receivers=receivers, known=engine, clock=clock),
+        digests=DigestScheduler(
+            digests=storage.digests, known=engine, clock=clock, transient_errors=storage.transient_errors
+        ),
         resources=resources,
     )

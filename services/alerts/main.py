@@ -21,6 +21,7 @@ from services.alerts.settings import AlertsSettings
 from services.alerts.silences_api import silences_router
 from shared.http import install_error_handlers, ops_router
 from shared.producer import RecordSink
+from shared.startup import BackgroundStart
 
 
 class Overrides(TypedDict, total=False):
@@ -37,19 +38,34 @@ class Overrides(TypedDict, total=False):
     client: httpx.AsyncClient
 
 
-def create_app(settings: AlertsSettings, **overrides: Unpack[Overrides]) -> FastAPI:
+def create_app(
+    settings: AlertsSettings, *, serve_while_connecting: bool = False, **overrides: Unpack[Overrides]
+) -> FastAPI:
     """The alerts service as an ASGI app; an invalid rules file or a missing receiver secret refuses to start."""
-    return alerts_app(build_alerts(settings, **overrides))
+    return alerts_app(build_alerts(settings, **overrides), serve_while_connecting=serve_while_connecting)
 
 
-def alerts_app(alerts: Alerts) -> FastAPI:
-    """The HTTP side of built parts; the app's lifespan opens them and runs them."""
+def alerts_app(alerts: Alerts, *, serve_while_connecting: bool = False) -> FastAPI:
+    """The HTTP side of built parts; the app's lifespan opens them and runs them.
+
+    PostgreSQL and Kafka are waited for (retried with backoff); with serve_while_connecting (`alerts serve`) the
+    lifespan returns at once and /readyz answers 503 until they are reached, else it returns once they are.
+    """
     settings = alerts.settings
     admin_token = settings.admin_token()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def opened() -> AsyncIterator[Alerts]:
         async with alerts, alerts.running():
+            yield alerts
+
+    start = BackgroundStart(opened, what="alerts")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with start:
+            if not serve_while_connecting:
+                await start.wait_started()
             yield
 
     app = FastAPI(title="CivicPulse alerts", version="0.1.0", lifespan=lifespan)
@@ -61,6 +77,12 @@ def alerts_app(alerts: Alerts) -> FastAPI:
         )
     )
     app.include_router(
-        ops_router(registry=alerts.registry, checks={"kafka": alerts.kafka_ready, "postgres": alerts.storage.ping})
+        ops_router(
+            registry=alerts.registry,
+            checks={
+                "kafka": start.guard(lambda started: started.kafka_ready()),
+                "postgres": start.guard(lambda started: started.storage.ping()),
+            },
+        )
     )
     return app

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from services.alerts.core.describe import UnitInfo
+from services.alerts.core.digest import Digest, DigestEntry
 from services.alerts.core.notifications import Alert
 from services.alerts.core.ruleset import RuleSet
 from services.alerts.core.silences import Silence
@@ -30,6 +31,27 @@ class Outgoing:
     receiver: str
     kind: str
     payload: Mapping[str, Any]
+    queued: bool = False
+    """Held for the receiver's group (`group_wait`) rather than due now."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedEntry:
+    """One outbox row held for its receiver's group."""
+
+    id: int
+    notification_id: uuid.UUID
+    receiver: str
+    payload: Mapping[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDigest:
+    """A receiver's latest digest: its slot and the entries it listed, by alert id."""
+
+    slot: datetime
+    entries: Mapping[str, DigestEntry]
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +201,33 @@ class Outbox(Protocol):
         """Undelivered entries by (receiver, status)."""
         ...
 
+    async def queued(self) -> list[QueuedEntry]:
+        """Entries held for their receiver's group, oldest first."""
+        ...
+
+    async def release(self, entry_ids: Sequence[int], *, now: datetime, group_key: str | None = None) -> int:
+        """Make queued entries due now, each to be sent on its own (after the receiver's groups, under
+        `group_key`, so they keep their order); how many were still queued."""
+        ...
+
+    async def form_group(self, entry_ids: Sequence[int], group: Outgoing, *, group_key: str, now: datetime) -> bool:
+        """In one transaction: mark the queued entries grouped and queue the group notification (due now) under
+        `group_key`; False (nothing changed) unless every entry was still queued."""
+        ...
+
+
+class DigestStore(Protocol):
+    """Digests sent, one per receiver and slot."""
+
+    async def last(self, receiver: str) -> StoredDigest | None:
+        """The receiver's latest digest."""
+        ...
+
+    async def add(self, digest: Digest, outgoing: Outgoing | None, *, now: datetime) -> bool:
+        """In one transaction: record the digest and queue its notification (None: an empty digest, recorded
+        only); False (nothing written) if the receiver's slot already has one."""
+        ...
+
 
 class SilenceStore(Protocol):
     """Stored silences."""
@@ -233,6 +282,9 @@ class AlertsStorage(Protocol):
 
     @property
     def inputs(self) -> Inputs: ...
+
+    @property
+    def digests(self) -> DigestStore: ...
 
     @property
     def transient_errors(self) -> tuple[type[Exception], ...]:

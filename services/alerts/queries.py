@@ -32,8 +32,9 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 """
 
 INSERT_OUTBOX = """
-INSERT INTO notification_outbox (notification_id, receiver, alert_id, kind, payload, next_attempt_at, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $6)
+INSERT INTO notification_outbox (notification_id, receiver, alert_id, kind, payload, next_attempt_at, created_at,
+                                 status)
+VALUES ($1, $2, $3, $4, $5, $6, $6, $7)
 ON CONFLICT (notification_id, receiver) DO NOTHING
 """
 
@@ -61,9 +62,34 @@ WHERE id = $1 AND status = 'pending'
 """
 MARK_RETRY = "UPDATE notification_outbox SET next_attempt_at = $2, last_error = $3 WHERE id = $1 AND status = 'pending'"
 MARK_FAILED = "UPDATE notification_outbox SET status = 'failed', last_error = $2 WHERE id = $1 AND status = 'pending'"
-PRUNE_OUTBOX = "DELETE FROM notification_outbox WHERE status = 'delivered' AND delivered_at < $1"
+PRUNE_OUTBOX = """
+DELETE FROM notification_outbox
+WHERE (status = 'delivered' AND delivered_at < $1) OR (status = 'grouped' AND created_at < $1)
+"""
 OUTBOX_BACKLOG = """
-SELECT receiver, status, count(*) AS n FROM notification_outbox WHERE status <> 'delivered' GROUP BY receiver, status
+SELECT receiver, status, count(*) AS n FROM notification_outbox WHERE status IN ('queued', 'pending', 'failed')
+GROUP BY receiver, status
+"""
+
+# Grouping: queued rows (oldest first) become members of one group row, or are released to be sent alone; both
+# only from `queued`, so two replicas cannot group the same rows twice.
+SELECT_QUEUED = """
+SELECT id, notification_id, receiver, alert_id, kind, payload, created_at FROM notification_outbox
+WHERE status = 'queued' ORDER BY id
+"""
+GROUP_MEMBERS = """
+UPDATE notification_outbox SET status = 'grouped', group_id = $2 WHERE id = ANY($1::bigint[]) AND status = 'queued'
+"""
+RELEASE_QUEUED = """
+UPDATE notification_outbox SET status = 'pending', next_attempt_at = $2, alert_id = coalesce($3, alert_id)
+WHERE id = ANY($1::bigint[]) AND status = 'queued'
+"""
+
+SELECT_LAST_DIGEST = "SELECT slot, entries FROM alert_digest WHERE receiver = $1 ORDER BY slot DESC LIMIT 1"
+INSERT_DIGEST = """
+INSERT INTO alert_digest (receiver, slot, notification_id, entries, created_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (receiver, slot) DO NOTHING
+RETURNING slot
 """
 
 INSERT_SILENCE = """

@@ -52,6 +52,15 @@ class AlertsSettings(ServiceSettings, PostgresSettings, HttpSettings):
     alerts_outbox_retention_days: float = Field(
         default=30.0, gt=0, description="Delivered notifications are kept this long (failed ones until removed)."
     )
+    alerts_time_scale: float = Field(
+        default=1.0,
+        ge=1,
+        description="Divide the KPI rules' `for`, `period` and `falling.over` by this (tests and demos only: 240 "
+        "turns 4h into 1m).",
+    )
+    alerts_digest_poll_s: float = Field(
+        default=5.0, gt=0, description="How often the receivers' digest schedules are checked."
+    )
     alerts_retry_backoff_s: float = Field(default=1.0, gt=0, description="Pause before a failed batch is retried.")
     alerts_admin_token: SecretStr | None = Field(
         default=None, description="Bearer token for creating and deleting silences (secret; required outside dev)."

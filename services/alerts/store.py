@@ -15,11 +15,12 @@ import asyncpg
 
 from services.alerts import queries
 from services.alerts.core.conditions import Reading
+from services.alerts.core.digest import Digest, DigestEntry
 from services.alerts.core.notifications import Alert
 from services.alerts.core.silences import Silence
 from services.alerts.core.state import AlertState, Transition
 from services.alerts.database import TRANSIENT_ERRORS, Database, Executor
-from services.alerts.ports import HistoryRecord, OutboxEntry, Outgoing
+from services.alerts.ports import HistoryRecord, OutboxEntry, Outgoing, QueuedEntry, StoredDigest
 from services.alerts.read_model import PostgresInputs
 from shared.alert_changes import AlertStatus
 
@@ -156,8 +157,12 @@ class PostgresOutbox:
         if outgoing:
             await self._db.executemany(
                 queries.INSERT_OUTBOX,
-                [(o.notification_id, o.receiver, alert_id, o.kind, dict(o.payload), now) for o in outgoing],
-            )
+                [
+                    (o.notification_id, o.receiver, alert_id, o.kind, dict(o.payload), now,
+                     "queued" if o.queued else "pending")
+                    for o in outgoing
+                ],
+            )  # fmt: skip
 
     async def claim(self, *, now: datetime, limit: int, lease_until: datetime) -> list[OutboxEntry]:
         rows = await self._db.fetch(queries.CLAIM_OUTBOX, now, limit, lease_until)
@@ -189,6 +194,51 @@ class PostgresOutbox:
     async def backlog(self) -> dict[tuple[str, str], int]:
         return {(r["receiver"], r["status"]): r["n"] for r in await self._db.fetch(queries.OUTBOX_BACKLOG)}
 
+    async def queued(self) -> list[QueuedEntry]:
+        return [
+            QueuedEntry(r["id"], r["notification_id"], r["receiver"], r["payload"], r["created_at"])
+            for r in await self._db.fetch(queries.SELECT_QUEUED)
+        ]
+
+    async def release(self, entry_ids: Sequence[int], *, now: datetime, group_key: str | None = None) -> int:
+        return _affected(await self._db.execute(queries.RELEASE_QUEUED, list(entry_ids), now, group_key))
+
+    async def form_group(self, entry_ids: Sequence[int], group: Outgoing, *, group_key: str, now: datetime) -> bool:
+        async with _transaction(self._db) as connection:
+            grouped = _affected(await connection.execute(queries.GROUP_MEMBERS, list(entry_ids), group.notification_id))
+            if grouped != len(entry_ids):
+                raise _Discard  # another replica took some of them: leave it all as it was
+            await PostgresOutbox(connection).add(group_key, [group], now=now)
+            return True
+        return False
+
+
+class PostgresDigests:
+    """alert_digest: the latest digest per receiver, and new ones recorded with their outbox row."""
+
+    def __init__(self, db: Executor) -> None:
+        self._db = db
+
+    async def last(self, receiver: str) -> StoredDigest | None:
+        row = await self._db.fetchrow(queries.SELECT_LAST_DIGEST, receiver)
+        if row is None:
+            return None
+        entries = [DigestEntry.model_validate(e) for e in row["entries"]]
+        return StoredDigest(row["slot"], {e.alert_id: e for e in entries})
+
+    async def add(self, digest: Digest, outgoing: Outgoing | None, *, now: datetime) -> bool:
+        entries = [e.model_dump(mode="json") for e in digest.entries]
+        async with _transaction(self._db) as connection:
+            slot = await connection.fetchval(
+                queries.INSERT_DIGEST, digest.receiver, digest.slot, digest.id, entries, now
+            )
+            if slot is None:
+                raise _Discard
+            if outgoing is not None:
+                await PostgresOutbox(connection).add(f"digest/{digest.receiver}", [outgoing], now=now)
+            return True
+        return False
+
 
 class PostgresSilences:
     """silences: created, listed while in force, ended by deletion."""
@@ -219,6 +269,20 @@ class _Discard(Exception):  # noqa: N818 (a signal, not an error)
     """Leaves a unit of work's transaction block without committing it."""
 
 
+@contextlib.asynccontextmanager
+async def _transaction(db: Executor) -> AsyncIterator[Executor]:
+    """A transaction on a connection of the database (or on the given connection); `_Discard` rolls it back
+    quietly, and the code after the block runs."""
+    pool = db.pool if isinstance(db, Database) else None
+    with contextlib.suppress(_Discard):
+        if pool is None:
+            async with db.transaction():  # type: ignore[union-attr]
+                yield db
+        else:
+            async with pool.acquire() as connection, connection.transaction():
+                yield connection
+
+
 class PostgresUnitOfWork:
     """The alert, history and outbox repositories on one connection inside one transaction."""
 
@@ -245,6 +309,7 @@ class PostgresStorage:
         self.outbox = PostgresOutbox(database)
         self.silences = PostgresSilences(database)
         self.inputs = PostgresInputs(database)
+        self.digests = PostgresDigests(database)
 
     @contextlib.asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[PostgresUnitOfWork]:

@@ -6,12 +6,14 @@ import asyncio
 import os
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.alerts.settings import DEFAULT_RULES_FILE
 from services.cli.admin import load_refdata, run_migrations
 from shared.devstack.kafka import REPO_ROOT
 from shared.devstack.processes import StartError, StopError
@@ -30,18 +32,26 @@ def _port(name: str, default: int) -> int:
 INGEST_PORT = _port("ingest", 8001)
 SERVICES: list[ServiceProcess] = [
     ServiceProcess("ingest", ("ingest", "serve"), INGEST_PORT),
-    ServiceProcess("metrics", ("metrics", "serve"), _port("metrics", 8002)),
+    # The board's alerts panel reads the alerts API wherever CIVICPULSE_DEV_ALERTS_PORT put it.
+    ServiceProcess(
+        "metrics",
+        ("metrics", "serve"),
+        _port("metrics", 8002),
+        env=(("CIVICPULSE_METRICS_BOARD_ALERTS_URL", f"http://127.0.0.1:{_port('alerts', 8003)}"),),
+    ),
     ServiceProcess("alerts", ("alerts", "serve"), _port("alerts", 8003)),
 ]
 """Project processes the stack runs, in start order (ports: CIVICPULSE_DEV_<NAME>_PORT)."""
 DEMO_RULES = REPO_ROOT / "deploy" / "demo" / "alert_rules.yaml"
 """With demo traffic, alerts use short windows so the simulator's incident shows within minutes."""
+DEMO_PROMETHEUS_RULES = REPO_ROOT / "deploy" / "demo" / "prometheus_rules.yml"
+"""The same short-window rules for Prometheus: with demo traffic, in place of the shipped KPI alerting rules."""
 DEMO: list[ServiceProcess] = [
     # A week of history first, so every window has data at once; then live traffic for today's Hải Phòng with
-    # one ward (H24.107, Phường Hồng Bàng) slipping. A flat 50/s (no daily rhythm), so the incident shows within
-    # minutes at any hour.
+    # one ward (H24.107, Phường Hồng Bàng) slipping. A flat 100/s (no daily rhythm), so the incident shows within
+    # minutes at any hour (at 50/s the ward's 1-day figure took 4-7 minutes to cross its threshold).
     ServiceProcess("simulator", (
-        "simulate", "--profile", "haiphong", "--rate", "50/s", "--no-rhythm", "--duration", "24h", "--backfill", "7d",
+        "simulate", "--profile", "haiphong", "--rate", "100/s", "--no-rhythm", "--duration", "24h", "--backfill", "7d",
         "--backfill-events", "60000", "--url", f"http://127.0.0.1:{INGEST_PORT}",
         "--incident", "unit=H24.107,kpi=online_submission_rate,to=0.4,for=2h",
     ), optional=True),
@@ -58,28 +68,42 @@ def build_stack() -> DevStack:
 def up(demo: Annotated[bool, typer.Option(help="Also start demo traffic.")] = True) -> None:
     """Start Kafka, PostgreSQL, migrations, topics, reference data and the services."""
     stack = build_stack()
+
+    def progress(line: str) -> None:
+        console.print(f"[cyan]•[/] {line}")
+
     try:
-        stack.start_infrastructure(progress=lambda line: console.print(f"[cyan]•[/] {line}"))
+        stack.start_infrastructure(progress=progress)
         env = stack.environment()
         pg = PostgresSettings(pg_dsn=env["CIVICPULSE_PG_DSN"])
         applied = asyncio.run(run_migrations(pg))
-        console.print(f"[cyan]•[/] migrations: {len(applied)} applied")
+        progress(f"migrations: {len(applied)} applied")
         reports = asyncio.run(ensure_topics(KafkaSettings(kafka_bootstrap=stack.bootstrap), TopicSettings()))
-        console.print(f"[cyan]•[/] topics: {', '.join(r.name for r in reports)}")
+        progress(f"topics: {', '.join(r.name for r in reports)}")
         units, entries = asyncio.run(load_refdata(pg, ReferenceDataSettings()))
-        console.print(f"[cyan]•[/] reference data: {units} units, {entries} catalogue entries")
+        progress(f"reference data: {units} units, {entries} catalogue entries")
+        stack.start_alertmanager(progress=progress)
+        # The alerts service notifies the stack's Alertmanager as well as what its rules file names.
+        rules_file = stack.alerts_rules_file(
+            DEMO_RULES if demo else Path(os.environ.get("CIVICPULSE_ALERTS_RULES_FILE", DEFAULT_RULES_FILE))
+        )
         for service in SERVICES + (DEMO if demo else []):
-            console.print(f"[cyan]•[/] {service.name}: starting")
-            if demo and service.name == "alerts":
-                stack.start_service(replace(service, env=(("CIVICPULSE_ALERTS_RULES_FILE", str(DEMO_RULES)),)))
+            progress(f"{service.name}: starting")
+            if service.name == "alerts":
+                stack.start_service(replace(service, env=(("CIVICPULSE_ALERTS_RULES_FILE", str(rules_file)),)))
             else:
                 stack.start_service(service)
+        stack.start_prometheus(demo_rules=DEMO_PROMETHEUS_RULES if demo else None, progress=progress)
     except StartError as exc:
         console.print(f"[red]start failed:[/] {exc}")
         sys.exit(1)
     env_file = stack.write_env_file()
     console.print("\n[bold green]CivicPulse is up.[/]")
     _print_status(stack)
+    console.print(
+        f"\nPrometheus:   [bold]{stack.prometheus_url}/alerts[/]\nAlertmanager: [bold]{stack.alertmanager_url}[/]"
+        f"\nBoard:        [bold]{stack.service_url('metrics')}/board/[/]"
+    )
     console.print(f"\nPoint the CLI at it: [bold]source {env_file}[/]   Stop it: [bold]make down[/]")
 
 

@@ -8,6 +8,10 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+TOKENS_HINT = {
+    "ingest_tokens_file": "point it at a YAML of sources and SHA-256 token hashes (README, Security; "
+    "`civicpulse ingest hash-token` hashes one)"
+}
 
 
 @app.command()
@@ -18,14 +22,21 @@ def serve(
     """Serve the ingest API and consume the raw topic, configured from CIVICPULSE_* variables."""
     import uvicorn
 
+    from services.ingest.auth import CredentialsError
     from services.ingest.main import create_app
     from services.ingest.settings import IngestSettings
     from shared.logs import configure_logging
+    from shared.startup import ConfigurationError, configuration_errors, load_settings
 
-    settings = IngestSettings()
-    configure_logging(level=settings.log_level, fmt=settings.log_format, service="ingest")
+    with configuration_errors("ingest", OSError, ValueError):
+        settings = load_settings(IngestSettings, hints=TOKENS_HINT)
+        configure_logging(level=settings.log_level, fmt=settings.log_format, service="ingest")
+        try:
+            application = create_app(settings, serve_while_connecting=True)
+        except CredentialsError as exc:
+            raise ConfigurationError(f"CIVICPULSE_INGEST_TOKENS_FILE: {exc}") from None
     uvicorn.run(
-        create_app(settings),
+        application,
         host=host or settings.http_host,
         port=port if port is not None else settings.http_port,
         log_config=None,  # keep the JSON logging configured above

@@ -30,9 +30,10 @@ from services.ingest.settings import IngestSettings
 from services.ingest.telemetry import IngestMetrics, RequestMetricsMiddleware
 from shared.events import Event
 from shared.http import install_error_handlers, ops_router
-from shared.kafka import create_broker
+from shared.kafka import create_broker, start_broker
 from shared.producer import RecordProducer, RecordSink, TopicPartitions
 from shared.refdata import load_reference_data
+from shared.startup import BackgroundStart
 from shared.topics import RAW_MAX_MESSAGE_BYTES
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,13 @@ def build_service(
     registry: CollectorRegistry | None = None,
     clock: Callable[[], datetime] = utc_now,
     monotonic: Callable[[], float] = time.monotonic,
+    serve_while_connecting: bool = False,
 ) -> IngestService:
-    """Every part of the service, built from its settings; nothing connects until the app's lifespan starts."""
+    """Every part of the service, built from its settings; nothing connects until the app's lifespan starts.
+
+    Kafka is waited for (retried with backoff); with serve_while_connecting (`ingest serve`) the lifespan returns at
+    once, /readyz answers 503 and batches 503 + Retry-After until it is reached, else it returns once it is.
+    """
     credentials = credentials if credentials is not None else credentials_for(settings)
     context = adapter_context if adapter_context is not None else catalogue_context(settings)
     registry = registry if registry is not None else CollectorRegistry()
@@ -143,16 +149,24 @@ def build_service(
     )  # fmt: skip
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await broker.start()
+    async def connected() -> AsyncIterator[KafkaBroker]:
+        await start_broker(broker, settings)
         log.info("ingest started", extra={"bootstrap": settings.kafka_bootstrap, "raw_topic": settings.topic_raw})
         try:
-            yield
+            yield broker
         finally:
             await broker.stop()
 
-    async def kafka_ready() -> bool:
-        return await broker.ping(timeout=1)
+    start = BackgroundStart(connected, what="ingest")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with start:
+            if not serve_while_connecting:
+                await start.wait_started()
+            yield
+
+    kafka_ready = start.guard(lambda started: started.ping(timeout=1))
 
     app = FastAPI(
         title="CivicPulse ingest", version="1", lifespan=lifespan, max_body_size=settings.ingest_max_body_bytes,
@@ -177,6 +191,8 @@ def build_service(
     return IngestService(app=app, broker=broker)
 
 
-def create_app(settings: IngestSettings, **overrides: Unpack[Overrides]) -> FastAPI:
+def create_app(
+    settings: IngestSettings, *, serve_while_connecting: bool = False, **overrides: Unpack[Overrides]
+) -> FastAPI:
     """The ingest API and raw-topic consumer (see `build_service`); Kafka connects in the lifespan, not here."""
-    return build_service(settings, **overrides).app
+    return build_service(settings, serve_while_connecting=serve_while_connecting, **overrides).app

@@ -5,7 +5,7 @@ from __future__ import annotations
 STATE_COLUMNS = ("dossier_id", "unit_code", "procedure_code", "received_at", "due_at", "completion_due_at",
                  "fee_bearing", "completed_at", "outcome", "pauses", "resumes", "supplements", "paid_at",
                  "payment_channel", "in_progress", "paused", "running_due")  # fmt: skip
-"""dossier_state's columns written from a merged state and its footprint (the keys of `dossiers.state_row`)."""
+"""dossier_state's columns written from a merged state and its footprint (`dossiers.state_row`, in order)."""
 _STATE = ", ".join(STATE_COLUMNS)
 
 # Locked in id order: replicas overlapping after a rebalance take row locks in the same order.
@@ -18,19 +18,24 @@ _TYPES = ("text", "text", "text", "timestamptz", "timestamptz", "timestamptz", "
           "timestamptz")  # fmt: skip
 _RECORD = ", ".join(f"{c} {t}" for c, t in zip(STATE_COLUMNS, _TYPES, strict=True))
 
-# The batch's merged states as one JSON text (one parameter, cheaper to send than 17 arrays; text, so whatever
-# JSON codec the connection has), each flagged `stored` if LOCK_STATES found (and locked) its row. Those rows are
-# overwritten; a dossier first seen here is inserted, unless another transaction inserted it meanwhile: that
-# row is left alone (and not returned), to be locked and merged onto again.
+# The batch's merged states are copied (binary COPY: no text parsing) into a session's temporary table, each
+# flagged `stored` if LOCK_STATES found (and locked) its row. Those rows are overwritten; a dossier first seen
+# here is inserted, unless another transaction inserted it meanwhile: that row is left alone (and not returned),
+# to be locked and merged onto again.
+BATCH_TABLE = "dossier_batch"
+CREATE_BATCH_TABLE = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {BATCH_TABLE} ({_RECORD}, stored boolean NOT NULL) ON COMMIT DELETE ROWS
+"""
+BATCH_COLUMNS = (*STATE_COLUMNS, "stored")
+CLEAR_BATCH_TABLE = f"TRUNCATE {BATCH_TABLE}"
 UPSERT_STATES = f"""
-WITH v AS (SELECT * FROM json_to_recordset($1::text::json) AS t({_RECORD}, stored boolean)),
-updated AS (
+WITH updated AS (
     UPDATE dossier_state AS d SET {", ".join(f"{c} = v.{c}" for c in STATE_COLUMNS[1:])}, touched_at = now()
-    FROM v WHERE v.stored AND d.dossier_id = v.dossier_id
+    FROM {BATCH_TABLE} AS v WHERE v.stored AND d.dossier_id = v.dossier_id
     RETURNING d.dossier_id
 ),
 inserted AS (
-    INSERT INTO dossier_state ({_STATE}, touched_at) SELECT {_STATE}, now() FROM v WHERE NOT v.stored
+    INSERT INTO dossier_state ({_STATE}, touched_at) SELECT {_STATE}, now() FROM {BATCH_TABLE} WHERE NOT stored
     ON CONFLICT (dossier_id) DO NOTHING
     RETURNING dossier_id
 )
@@ -45,9 +50,9 @@ ON CONFLICT (unit_code) DO UPDATE SET in_progress = b.in_progress + excluded.in_
 """
 
 ADD_BACKLOG_DUE = """
-INSERT INTO backlog_due AS b (unit_code, due_hour, running)
-SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[])
-ON CONFLICT (unit_code, due_hour) DO UPDATE SET running = b.running + excluded.running
+INSERT INTO backlog_due AS b (unit_code, due_day, running)
+SELECT * FROM unnest($1::text[], $2::date[], $3::bigint[])
+ON CONFLICT (unit_code, due_day) DO UPDATE SET running = b.running + excluded.running
 """
 
 ADD_PROCESSING = """
@@ -60,14 +65,15 @@ UNITS = "SELECT code, name, level FROM units"
 
 BACKLOG_PER_UNIT = "SELECT unit_code, in_progress, paused FROM backlog_units WHERE in_progress <> 0 OR paused <> 0"
 
-# Running dossiers due in hours wholly before now's: one row per (unit, past due hour) still holding some.
+# Running dossiers due on Vietnam days before today ($1): one row per (unit, past due day) still holding some.
 OVERDUE_BUCKETS = """
-SELECT unit_code, sum(running)::bigint AS overdue FROM backlog_due WHERE due_hour < $1
+SELECT unit_code, sum(running)::bigint AS overdue FROM backlog_due WHERE due_day < $1
 GROUP BY unit_code HAVING sum(running) <> 0
 """
 
-# ... and those due earlier in the current hour, counted exactly (partial index on running_due).
-OVERDUE_THIS_HOUR = """
+# ... and those due earlier today (from $1, today's Vietnam midnight, to now), counted exactly (partial index on
+# running_due).
+OVERDUE_TODAY = """
 SELECT unit_code, count(*)::bigint AS overdue FROM dossier_state WHERE running_due >= $1 AND running_due < $2
 GROUP BY unit_code
 """

@@ -3,57 +3,126 @@ counting transaction), keep the aggregates by deltas, and read live figures and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import asyncpg
-import orjson
 
 from services.metrics import dossier_queries as q
-from services.metrics import queries
-from services.metrics.core.backlog import NOTHING, Backlog, Footprint, deltas, footprint, roll_up_backlog
+from services.metrics import index766, queries
+from services.metrics.core.backlog import (
+    NOTHING,
+    Backlog,
+    Deltas,
+    Footprint,
+    deltas,
+    due_day,
+    footprint,
+    roll_up_backlog,
+)
 from services.metrics.core.lifecycle import DAY, LIFECYCLE_TYPES, DossierState, merge_all, new_state, paused_time
-from services.metrics.core.windows import bucket_of
+from services.metrics.core.windows import day_start
 from shared.events import Event
 
 if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
 
 
-async def record_lifecycle(connection: Connection, events: Sequence[Event]) -> None:
-    """Merge new events into their dossiers' states and the aggregates; call inside the counting transaction."""
+@dataclass(frozen=True, slots=True)
+class Locked:
+    """A batch's lifecycle events per dossier, and the stored states of those dossiers, locked."""
+
+    events: dict[str, list[Event]]
+    stored: dict[str, DossierState]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a batch writes: the merged states (`state_row`s) and, if all of them land, what they add up to."""
+
+    locked: Locked
+    rows: list[tuple[Any, ...]]
+    moved: dict[str, tuple[Footprint, Footprint]]
+    merged: dict[str, tuple[DossierState | None, DossierState]]
+    added: Deltas
+    progress: dict[tuple[str, date], list[int]]
+    """What the merged states move in the 766 progress day rows."""
+
+
+async def lock_states(connection: Connection, events: Sequence[Event]) -> Locked:
+    """Group a batch's lifecycle events by dossier and lock (reading) the states stored for them."""
     by_dossier: dict[str, list[Event]] = {}
     for event in events:
         if event.type in LIFECYCLE_TYPES:
             by_dossier.setdefault(getattr(event, "dossier_id"), []).append(event)  # noqa: B009
-    pending = sorted(by_dossier)
+    return await _lock(connection, by_dossier, sorted(by_dossier))
+
+
+async def _lock(connection: Connection, events: dict[str, list[Event]], dossiers: list[str]) -> Locked:
+    if not dossiers:
+        return Locked(events, {})
+    rows = await connection.fetch(q.LOCK_STATES, dossiers)
+    return Locked({d: events[d] for d in dossiers}, {r["dossier_id"]: state_of(r) for r in rows})
+
+
+def plan(locked: Locked) -> Plan:
+    """Merge the events into the locked states (pure: may run in a worker thread while PostgreSQL counts)."""
+    rows: list[tuple[Any, ...]] = []
+    moved: dict[str, tuple[Footprint, Footprint]] = {}
+    merged: dict[str, tuple[DossierState | None, DossierState]] = {}
+    for dossier, events in locked.events.items():
+        before = locked.stored.get(dossier)
+        state = merge_all(before or new_state(events[0]), events)
+        if state is before:
+            continue  # the events added nothing: no write, no delta
+        after = footprint(state)
+        moved[dossier] = (NOTHING if before is None else footprint(before), after)
+        merged[dossier] = (before, state)
+        rows.append(state_row(state, after, stored=before is not None))
+    return Plan(locked, rows, moved, merged, deltas(moved.values()), index766.progress_days(merged.values()))
+
+
+async def write_plan(connection: Connection, planned: Plan) -> None:
+    """Write the merged states and their deltas; inside the counting transaction, after `lock_states`.
+
+    A dossier another replica inserted since it was locked (overlapping after a rebalance) is locked and merged
+    onto again, until every state has landed.
+    """
+    await connection.execute(q.CREATE_BATCH_TABLE)
     changes: list[tuple[Footprint, Footprint]] = []
-    while pending:
-        stored = {r["dossier_id"]: state_of(r) for r in await connection.fetch(q.LOCK_STATES, pending)}
-        rows: list[dict[str, Any]] = []
-        moved: dict[str, tuple[Footprint, Footprint]] = {}
-        for dossier in pending:
-            before = stored.get(dossier)
-            state = merge_all(before or new_state(by_dossier[dossier][0]), by_dossier[dossier])
-            if state is before:
-                continue  # the events added nothing: no write, no delta
-            after = footprint(state)
-            moved[dossier] = (NOTHING if before is None else footprint(before), after)
-            rows.append(state_row(state, after, stored=before is not None))
+    states: list[tuple[DossierState | None, DossierState]] = []  # before and after, for the 766 progress days
+    added: Deltas | None = planned.added
+    progress: dict[tuple[str, date], list[int]] | None = planned.progress
+    first = True
+    while True:
         written: set[str] = set()
-        if rows:
-            found = await connection.fetch(q.UPSERT_STATES, orjson.dumps(rows).decode())
-            written = {r["dossier_id"] for r in found}
-        changes.extend(pair for dossier, pair in moved.items() if dossier in written)
-        # Inserted meanwhile by an overlapping replica: lock its row and merge onto it instead.
-        pending = [d for d in pending if d not in stored and d not in written]
-    await _add_deltas(connection, changes)
+        if planned.rows:
+            if not first:
+                await connection.execute(q.CLEAR_BATCH_TABLE)
+            first = False
+            await connection.copy_records_to_table(q.BATCH_TABLE, records=planned.rows, columns=q.BATCH_COLUMNS)
+            written = {r["dossier_id"] for r in await connection.fetch(q.UPSERT_STATES)}
+        changes.extend(pair for dossier, pair in planned.moved.items() if dossier in written)
+        states.extend(pair for dossier, pair in planned.merged.items() if dossier in written)
+        locked = planned.locked
+        pending = [d for d in locked.events if d not in locked.stored and d not in written]
+        if not pending:
+            break
+        added = None  # some did not land as planned: sum what did
+        progress = None
+        planned = plan(await _lock(connection, locked.events, pending))
+    await _add_deltas(connection, deltas(changes) if added is None else added)
+    await index766.add_progress_days(connection, index766.progress_days(states) if progress is None else progress)
 
 
-async def _add_deltas(connection: Connection, changes: Iterable[tuple[Footprint, Footprint]]) -> None:
-    added = deltas(changes)
+async def record_lifecycle(connection: Connection, events: Sequence[Event]) -> None:
+    """Merge new events into their dossiers' states and the aggregates; call inside the counting transaction."""
+    await write_plan(connection, plan(await lock_states(connection, events)))
+
+
+async def _add_deltas(connection: Connection, added: Deltas) -> None:
     units = sorted(added.units.items())
     if units:
         await connection.execute(q.ADD_BACKLOG_UNITS, [u for u, _ in units], [v[0] for _, v in units],
@@ -80,16 +149,14 @@ def state_of(row: asyncpg.Record | Mapping[str, Any]) -> DossierState:
     )  # fmt: skip
 
 
-def state_row(state: DossierState, position: Footprint, *, stored: bool) -> dict[str, Any]:
-    """A merged state and its footprint as a dossier_state row (`STATE_COLUMNS`, and whether it is one locked)."""
-    return {
-        "dossier_id": state.dossier_id, "unit_code": state.unit_code, "procedure_code": state.procedure_code,
-        "received_at": state.received_at, "due_at": state.due_at, "completion_due_at": state.completion_due_at,
-        "fee_bearing": state.fee_bearing, "completed_at": state.completed_at, "outcome": state.outcome,
-        "pauses": state.pauses, "resumes": state.resumes, "supplements": state.supplements,
-        "paid_at": state.paid_at, "payment_channel": state.payment_channel, "in_progress": position.in_progress,
-        "paused": position.paused, "running_due": position.running_due, "stored": stored,
-    }  # fmt: skip
+def state_row(state: DossierState, position: Footprint, *, stored: bool) -> tuple[Any, ...]:
+    """A merged state and its footprint as a dossier_state row (`BATCH_COLUMNS`: and whether it is one locked)."""
+    return (
+        state.dossier_id, state.unit_code, state.procedure_code, state.received_at, state.due_at,
+        state.completion_due_at, state.fee_bearing, state.completed_at, state.outcome, state.pauses, state.resumes,
+        state.supplements, state.paid_at, state.payment_channel, position.in_progress, position.paused,
+        position.running_due, stored,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +171,7 @@ class UnitBacklog:
 
 async def load_backlog(connection: Connection, *, now: datetime, unknown_level: str) -> list[UnitBacklog]:
     """Every unit's in progress / overdue / paused at `now`, rolled up through unit_closure (one consistent read)."""
-    hour = bucket_of(now)
+    today = due_day(now)
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         units = {r["code"]: (r["name"], r["level"]) for r in await connection.fetch(q.UNITS)}
         ancestors: dict[str, list[str]] = {}
@@ -112,8 +179,8 @@ async def load_backlog(connection: Connection, *, now: datetime, unknown_level: 
             ancestors.setdefault(r["descendant_code"], []).append(r["ancestor_code"])
         open_ = {r["unit_code"]: (r["in_progress"], r["paused"]) for r in await connection.fetch(q.BACKLOG_PER_UNIT)}
         overdue: dict[str, int] = {}
-        for r in [*await connection.fetch(q.OVERDUE_BUCKETS, hour),
-                  *await connection.fetch(q.OVERDUE_THIS_HOUR, hour, now)]:  # fmt: skip
+        for r in [*await connection.fetch(q.OVERDUE_BUCKETS, today),
+                  *await connection.fetch(q.OVERDUE_TODAY, day_start(today), now)]:  # fmt: skip
             overdue[r["unit_code"]] = overdue.get(r["unit_code"], 0) + r["overdue"]
     per_unit = {}
     for unit in {*open_, *overdue}:

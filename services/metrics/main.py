@@ -23,14 +23,19 @@ from services.metrics.backlog_api import backlog_router
 from services.metrics.board import SnapshotBoard
 from services.metrics.consumer import register_consumer
 from services.metrics.core.kpis import KpiDefinition, kpi_definitions
+from services.metrics.index766 import Index766Service, load_catalogue, load_formula
+from services.metrics.index766_api import index766_router
 from services.metrics.refresher import SnapshotRefresher, utc_now
+from services.metrics.reports import report_router
 from services.metrics.settings import MetricsSettings
-from services.metrics.telemetry import KpiCollector, PipelineMetrics
-from shared.db import create_pool
+from services.metrics.telemetry import Index766Collector, KpiCollector, PipelineMetrics
+from services.metrics.web.routes import BoardParts, board_routes
+from shared.db import create_pool_when_reachable
 from shared.http import install_error_handlers, kafka_check, ops_router, postgres_check
-from shared.kafka import create_broker
+from shared.kafka import create_broker, start_broker
 from shared.producer import RecordProducer, TopicPartitions
 from shared.snapshots import KpiSnapshot
+from shared.startup import BackgroundStart
 
 APP_NAME = "metrics"
 PRODUCER_OPTIONS = {"max_batch_size": 256 * 1024}  # a full refresh sends tens of thousands of snapshots at once
@@ -73,17 +78,20 @@ class MetricsService:
     refresher: SnapshotRefresher
     backlog: BacklogBoard
     backlog_refresher: BacklogRefresher
+    index766: Index766Service
+    definitions: tuple[KpiDefinition, ...]
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Consume events and refresh snapshots until the block ends; SIGHUP re-reads the reference data."""
-        await self.broker.start()  # also starts the producer the snapshots go out through
+        await start_broker(self.broker, self.settings)  # also starts the producer the snapshots go out through
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, self.refresher.reload_reference_data)
         tasks = [asyncio.create_task(self.refresher.run(), name="snapshot-refresher")]
         if self.settings.metrics_lifecycle_enabled:
             tasks.append(asyncio.create_task(self.backlog_refresher.run(), name="backlog-refresher"))
+        tasks.append(asyncio.create_task(self.index766.run(), name="index766-refresher"))
         try:
             yield
         finally:
@@ -117,10 +125,17 @@ def wire_metrics(
     registry.register(BacklogCollector(board=backlog, levels=frozenset(settings.metrics_levels)))
     backlog_refresher = BacklogRefresher(pool=pool, board=backlog, settings=settings, clock=clock)
     producer = RecordProducer(broker, timeout_s=SNAPSHOT_PUBLISH_TIMEOUT_S, partitions=TopicPartitions(settings))
+    definitions = load_definitions(settings) if definitions is None else tuple(definitions)
+    index766 = Index766Service(
+        pool=pool, formula=load_formula(settings.metrics_index766_formula_file),
+        catalogue=load_catalogue(settings.metrics_index766_catalogue_file),
+        refresh_s=settings.metrics_index766_refresh_s, clock=clock,
+    )  # fmt: skip
+    registry.register(Index766Collector(board=index766.board, levels=frozenset(settings.metrics_levels)))
     refresher = SnapshotRefresher(
         pool=pool,
         board=board,
-        definitions=load_definitions(settings) if definitions is None else definitions,
+        definitions=definitions,
         producer=producer,
         settings=settings,
         metrics=metrics,
@@ -138,6 +153,8 @@ def wire_metrics(
         refresher=refresher,
         backlog=backlog,
         backlog_refresher=backlog_refresher,
+        index766=index766,
+        definitions=definitions,
     )
 
 
@@ -155,7 +172,7 @@ async def build_metrics(
     """The metrics service, connected and running until the block ends; a given pool is borrowed, not closed."""
     async with AsyncExitStack() as stack:
         if pool is None:
-            pool = await create_pool(settings)
+            pool = await create_pool_when_reachable(settings)
             stack.push_async_callback(pool.close)
         service = wire_metrics(
             settings, pool=pool, broker=broker, registry=registry, board=board, definitions=definitions, clock=clock
@@ -172,21 +189,48 @@ class Overrides(TypedDict, total=False):
     clock: Callable[[], datetime]
 
 
-def create_app(settings: MetricsSettings, **overrides: Unpack[Overrides]) -> FastAPI:
-    """The metrics service as an ASGI app; `build_metrics` connects and runs it in the app's lifespan."""
+def create_app(
+    settings: MetricsSettings, *, serve_while_connecting: bool = False, **overrides: Unpack[Overrides]
+) -> FastAPI:
+    """The metrics service as an ASGI app; `build_metrics` connects and runs it in the app's lifespan.
+
+    PostgreSQL and Kafka are waited for (retried with backoff); with serve_while_connecting (`metrics serve`) the
+    lifespan returns at once and /readyz answers 503 until they are reached, else it returns once they are.
+    """
     registry = CollectorRegistry()
     board = SnapshotBoard()
     broker = build_broker(settings, registry=registry)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def serving(app: FastAPI) -> AsyncIterator[MetricsService]:
         async with build_metrics(settings, broker=broker, registry=registry, board=board, **overrides) as service:
-            # Readiness checks the pool, which exists only while the service runs: its routes come with it.
-            checks = {"kafka": kafka_check(service.broker), "postgres": postgres_check(service.pool)}
-            app.include_router(ops_router(registry=registry, checks=checks))
+            # Routes that need the pool exist only while the service runs: they come with it.
             app.include_router(
                 backlog_router(service.backlog, pool=service.pool, clock=service.backlog_refresher.clock)
             )
+            app.include_router(index766_router(service.index766))
+            app.include_router(report_router(service.index766, definitions=service.definitions))
+            parts = BoardParts(
+                settings=settings, board=service.board, metrics=service.metrics, pool=service.pool,
+                definitions=service.definitions,
+                clock=service.backlog_refresher.clock,
+            )  # fmt: skip
+            async with board_routes(parts) as routers:
+                for router in routers:
+                    app.include_router(router)
+                yield service
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # PostgreSQL or Kafka not there yet: /readyz answers 503 until they are (shared/startup.py).
+        async with BackgroundStart(lambda: serving(app), what="metrics") as start:
+            checks = {
+                "kafka": start.guard(lambda service: kafka_check(service.broker)()),
+                "postgres": start.guard(lambda service: postgres_check(service.pool)()),
+            }
+            app.include_router(ops_router(registry=registry, checks=checks))
+            if not serve_while_connecting:
+                await start.wait_started()
             yield
 
     app = FastAPI(title="CivicPulse metrics", version="0.1.0", lifespan=lifespan)

@@ -54,6 +54,34 @@ class MetricsSettings(ServiceSettings, PostgresSettings, HttpSettings, Reference
         description="Completed dossiers leave the hot state this long after their last event (must exceed the "
         "event-id retention, so a replayed event is still recognised and can't resurrect one).",
     )
+    metrics_index766_formula_file: Path | None = Field(
+        default=None,
+        description="Decision 766 index formula file (YAML, versioned); the shipped Decision 766/2022 one if unset.",
+    )
+    metrics_index766_catalogue_file: Path | None = Field(
+        default=None,
+        description="YAML of per-unit catalogue figures the 766 index reads (fee-bearing procedures, those set up "
+        "for payment on the national portal); unset: those indicators are no data.",
+    )
+    metrics_index766_refresh_s: float = Field(
+        default=60.0, gt=0, description="How often the current month's, quarter's and year's 766 index is recomputed."
+    )
+
+    metrics_board_alerts_url: str | None = Field(
+        default="http://127.0.0.1:8003",
+        description="Base URL of the alerts API whose active alerts the board shows (read by this service, not the "
+        "browser); unset or unreachable: the board's alerts panel says unavailable.",
+    )
+    metrics_board_unit: str | None = Field(
+        default=None, description="Unit the board opens on; unset: the first province of today's tree."
+    )
+    metrics_board_refresh_s: float = Field(default=30.0, ge=2, description="How often the board page refreshes.")
+    metrics_board_source_quiet_s: float = Field(
+        default=1800.0,
+        gt=0,
+        description="A source without events this long shows as silent on the board (the shipped source-stale "
+        "rule's 30 minutes).",
+    )
 
     @model_validator(mode="after")
     def _dossiers_outlive_event_ids(self) -> MetricsSettings:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import asyncpg
 
@@ -20,6 +22,10 @@ from shared.snapshots import KpiSnapshot
 
 if TYPE_CHECKING:
     Connection: TypeAlias = asyncpg.Connection[Any] | asyncpg.pool.PoolConnectionProxy[Any]
+
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,35 +53,74 @@ async def record_batch(connection: Connection, events: Sequence[Event], *, lifec
         )
         fresh_ids = {r["event_id"] for r in rows}
         new = [e for e in unique if e.event_id in fresh_ids]
-        counts = aggregate(new)
-        daily, hourly = rollups(counts)
-        # Fixed row orders: concurrent replicas lock rows in the same order and can't deadlock.
-        await _add(connection, queries.ADD_COUNTS, sorted((tuple(k), v) for k, v in counts.items()))
-        await _add(connection, queries.ADD_DAILY, sorted(daily.items()))
-        await _add(connection, queries.ADD_UNIT_HOURLY, sorted(hourly.items()))
-        online = sorted(last_online(new).items())
-        if online:
-            await connection.execute(
-                queries.TOUCH_PROCEDURE_ONLINE,
-                [u for (u, _), _ in online],
-                [p for (_, p), _ in online],
-                [t for _, t in online],
-            )
-        if new:
-            await _touch_activity(connection, new)
-            if lifecycle:
-                await dossiers.record_lifecycle(connection, new)
-        published = sorted(
-            {(e.unit_code, e.procedure_code): e for e in new if isinstance(e, ProcedurePublished)}.items()
-        )
-        if published:
-            await connection.execute(
-                queries.PUBLISH_PROCEDURES,
-                [unit for (unit, _), _ in published],
-                [code for (_, code), _ in published],
-                [e.service_level.value for _, e in published],
-            )
+        if new and lifecycle:
+            # PostgreSQL and Python take turns less: each statement runs in the server while a worker thread
+            # computes what the next one needs (pure functions; the transaction stays on this task).
+            locked, counts = await alongside(dossiers.lock_states(connection, new), lambda: count_rows(new))
+            _, planned = await alongside(_write_counts(connection, new, counts), lambda: dossiers.plan(locked))
+            await dossiers.write_plan(connection, planned)
+        elif new:
+            await _write_counts(connection, new, count_rows(new))
     return BatchOutcome(new, len(events) - len(new), frozenset(e.unit_code for e in new))
+
+
+@dataclass(frozen=True, slots=True)
+class CountRows:
+    """What a batch's new events add to the counters, as rows per key (computed off the event loop)."""
+
+    counts: list[tuple[tuple[Any, ...], list[int]]]
+    daily: list[tuple[tuple[Any, ...], list[int]]]
+    hourly: list[tuple[tuple[Any, ...], list[int]]]
+    online: list[tuple[tuple[str, str], datetime]]
+    published: list[tuple[tuple[str, str], ProcedurePublished]]
+
+
+def count_rows(new: Sequence[Event]) -> CountRows:
+    """The counter rows of new events, each list in a fixed order (replicas lock rows alike: no deadlock)."""
+    counts = aggregate(new)
+    daily, hourly = rollups(counts)
+    return CountRows(
+        counts=sorted((tuple(k), v) for k, v in counts.items()),
+        daily=sorted(daily.items()),
+        hourly=sorted(hourly.items()),
+        online=sorted(last_online(new).items()),
+        published=sorted(
+            {(e.unit_code, e.procedure_code): e for e in new if isinstance(e, ProcedurePublished)}.items()
+        ),
+    )
+
+
+async def alongside(statement: Awaitable[T], compute: Callable[[], U]) -> tuple[T, U]:
+    """Await PostgreSQL work while a worker thread computes; both finish before this returns (or raises)."""
+    task = asyncio.ensure_future(statement)
+    try:
+        computed = await asyncio.to_thread(compute)
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            await task  # the connection must be idle again before the transaction rolls back
+        raise
+    return await task, computed
+
+
+async def _write_counts(connection: Connection, new: Sequence[Event], rows: CountRows) -> None:
+    await _add(connection, queries.ADD_COUNTS, rows.counts)
+    await _add(connection, queries.ADD_DAILY, rows.daily)
+    await _add(connection, queries.ADD_UNIT_HOURLY, rows.hourly)
+    if rows.online:
+        await connection.execute(
+            queries.TOUCH_PROCEDURE_ONLINE,
+            [u for (u, _), _ in rows.online],
+            [p for (_, p), _ in rows.online],
+            [t for _, t in rows.online],
+        )
+    await _touch_activity(connection, new)
+    if rows.published:
+        await connection.execute(
+            queries.PUBLISH_PROCEDURES,
+            [unit for (unit, _), _ in rows.published],
+            [code for (_, code), _ in rows.published],
+            [e.service_level.value for _, e in rows.published],
+        )
 
 
 async def _add(connection: Connection, query: str, rows: Sequence[tuple[tuple[Any, ...], list[int]]]) -> None:

@@ -11,6 +11,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from services.metrics.board import SnapshotBoard
+from services.metrics.index766 import IndexBoard
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,3 +116,34 @@ class KpiCollector(Collector):
             "Distinct unit codes events were counted for that the unit tree lacks (neither a code nor an alias).",
             value=self._board.unknown_units_total,
         )
+
+
+class Index766Collector(Collector):
+    """Decision 766 gauges for the current month, quarter and year, from memory: units of the exported levels that
+    exist today only (bounded cardinality); a group without data is an absent series, not 0."""
+
+    def __init__(self, *, board: IndexBoard, levels: frozenset[str]) -> None:
+        self._board = board
+        self._levels = levels
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        total = GaugeMetricFamily("civicpulse_index766_total", "Decision 766 index total (points of 100).",
+                                  labels=["period", "unit", "level"])  # fmt: skip
+        groups = GaugeMetricFamily("civicpulse_index766_group_points", "Decision 766 index points of one group.",
+                                   labels=["period", "group", "unit", "level"])  # fmt: skip
+        coverage = GaugeMetricFamily("civicpulse_index766_coverage",
+                                     "Share (0..1) of the index's maximum points that has data behind it.",
+                                     labels=["period", "unit", "level"])  # fmt: skip
+        for kind, (period, scores) in self._board.current.items():
+            for code, unit in scores.units.items():
+                if unit.level not in self._levels or not unit.valid_on(period.last_day):
+                    continue
+                card = scores.cards[code]
+                total.add_metric([kind.value, code, unit.level], round(card.total, 2))
+                coverage.add_metric([kind.value, code, unit.level], card.coverage)
+                for group in card.groups:
+                    if group.points is not None:
+                        groups.add_metric([kind.value, group.group, code, unit.level], round(group.points, 2))
+        yield total
+        yield groups
+        yield coverage

@@ -4,16 +4,37 @@ from __future__ import annotations
 
 import os
 import sys
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from shared.devstack.kafka import REPO_ROOT, KafkaNode
+from shared.devstack.monitoring import (
+    PROMETHEUS_CONFIG,
+    PROMETHEUS_RULES,
+    AlertmanagerNode,
+    PrometheusNode,
+    demo_rule_files,
+    dev_prometheus_config,
+    http_ready,
+    rules_with_alertmanager,
+)
 from shared.devstack.postgres import PostgresNode
-from shared.devstack.processes import StartError, StopError, port_open, read_pid, spawn, stop_pid, wait_until
+from shared.devstack.processes import (
+    StartError,
+    StopError,
+    http_ok,
+    port_open,
+    read_pid,
+    spawn,
+    stop_pid,
+    wait_until,
+)
 
 DATABASE = "civicpulse"
+__all__ = ["DATABASE", "DevStack", "ServiceProcess", "http_ok"]  # http_ok: re-exported for the test harness
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +55,6 @@ class ServiceProcess:
         return state / "logs" / f"{self.name}.log"
 
 
-def http_ok(url: str) -> bool:
-    """Whether GET url answers 2xx within a second."""
-    try:
-        with urllib.request.urlopen(url, timeout=1.0) as response:  # noqa: S310 (loopback URL we built)
-            return 200 <= int(response.status) < 300
-    except OSError:
-        return False
-
-
 @dataclass(slots=True)
 class DevStack:
     """Everything `make up` starts; ports come from the environment or defaults."""
@@ -53,6 +65,11 @@ class DevStack:
         default_factory=lambda: int(os.environ.get("CIVICPULSE_DEV_KAFKA_CONTROLLER_PORT", "0"))
     )
     pg_port: int = field(default_factory=lambda: int(os.environ.get("CIVICPULSE_DEV_PG_PORT", "55432")))
+    prometheus_port: int = field(default_factory=lambda: int(os.environ.get("CIVICPULSE_DEV_PROMETHEUS_PORT", "9090")))
+    # 9093, Alertmanager's usual port, is the Kafka controller's here.
+    alertmanager_port: int = field(
+        default_factory=lambda: int(os.environ.get("CIVICPULSE_DEV_ALERTMANAGER_PORT", "9094"))
+    )
     services: list[ServiceProcess] = field(default_factory=list)
 
     @property
@@ -66,6 +83,39 @@ class DevStack:
         """CIVICPULSE_PG_DSN, unless it names this stack's own cluster (as `.civicpulse/env` does)."""
         value = os.environ.get("CIVICPULSE_PG_DSN")
         return value if value and value != self.postgres.dsn(DATABASE) else None
+
+    @property
+    def external_prometheus(self) -> str | None:
+        """CIVICPULSE_DEV_PROMETHEUS_URL: a Prometheus to use instead of starting one (it scrapes by its own config)."""
+        value = os.environ.get("CIVICPULSE_DEV_PROMETHEUS_URL", "").rstrip("/")
+        return value if value and value != self.prometheus.url else None
+
+    @property
+    def external_alertmanager(self) -> str | None:
+        """CIVICPULSE_DEV_ALERTMANAGER_URL: an Alertmanager to send to instead of starting one."""
+        value = os.environ.get("CIVICPULSE_DEV_ALERTMANAGER_URL", "").rstrip("/")
+        return value if value and value != self.alertmanager.url else None
+
+    @property
+    def prometheus(self) -> PrometheusNode:
+        return PrometheusNode(home=self.state / "prometheus", port=self.prometheus_port)
+
+    @property
+    def alertmanager(self) -> AlertmanagerNode:
+        return AlertmanagerNode(home=self.state / "alertmanager", port=self.alertmanager_port)
+
+    @property
+    def prometheus_url(self) -> str:
+        return self.external_prometheus or self.prometheus.url
+
+    @property
+    def alertmanager_url(self) -> str:
+        return self.external_alertmanager or self.alertmanager.url
+
+    def service_url(self, name: str) -> str | None:
+        """Base URL of a stack service with a port."""
+        port = next((s.port for s in self.services if s.name == name), None)
+        return f"http://127.0.0.1:{port}" if port is not None else None
 
     @property
     def kafka(self) -> KafkaNode:
@@ -118,8 +168,50 @@ class DevStack:
             self.postgres.start()
             self.postgres.create_database(DATABASE)
 
+    def start_alertmanager(self, *, progress: Callable[[str], None] = print) -> None:
+        """Alertmanager on the shipped config (unless an external one is set): before the alerts service sends."""
+        if self.external_alertmanager:
+            progress(f"alertmanager: external {self.external_alertmanager}")
+        else:
+            progress(f"alertmanager: starting on {self.alertmanager.url}")
+            self.alertmanager.start()
+
+    def start_prometheus(self, *, demo_rules: Path | None = None, progress: Callable[[str], None] = print) -> None:
+        """Prometheus on the shipped config at the stack's ports (unless an external one is set): after the services,
+        so its first scrape finds them up. The generated config is written either way, for an external one to use."""
+        config = dev_prometheus_config(
+            yaml.safe_load(PROMETHEUS_CONFIG.read_text("utf-8")),
+            services={s.name: s.port for s in self.services if s.port is not None},
+            prometheus_url=self.prometheus_url, alertmanager_url=self.alertmanager_url,
+            rule_files=self.prometheus_rule_files(demo_rules),
+        )  # fmt: skip
+        config_file = self.prometheus.write_config(config)
+        if self.external_prometheus:
+            progress(f"prometheus: external {self.external_prometheus} (scrape jobs for it: {config_file})")
+        else:
+            progress(f"prometheus: starting on {self.prometheus.url}")
+            self.prometheus.start()
+
+    def prometheus_rule_files(self, demo_rules: Path | None) -> list[Path]:
+        """The shipped rules; with demo rules, those instead of the shipped KPI alerts (as the alerts service does)."""
+        shipped = sorted(PROMETHEUS_RULES.glob("*.yml"))
+        if demo_rules is None:
+            return shipped
+        return demo_rule_files(shipped=shipped, demo=demo_rules, home=self.prometheus.home / "rules")
+
+    def alerts_rules_file(self, rules_file: Path) -> Path:
+        """A copy of an alerts rules file under the state dir whose rules also notify the stack's Alertmanager."""
+        document = yaml.safe_load(rules_file.read_text("utf-8")) or {}
+        alerts = self.service_url("alerts") or ""
+        routed = rules_with_alertmanager(document, url=self.alertmanager_url, generator_url=f"{alerts}/v1/alerts")
+        path = self.state / "alerts" / "rules.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = f"# GENERATED by `civicpulse dev up` from {rules_file}, routed to {self.alertmanager_url} too.\n"
+        path.write_text(header + yaml.safe_dump(routed, sort_keys=False, allow_unicode=True, width=120), "utf-8")
+        return path
+
     def start_service(self, service: ServiceProcess, *, timeout: float = 60.0) -> None:
-        """Start one project process and wait for its /healthz (when it has a port)."""
+        """Start one project process and wait until /readyz (when it has a port): connected, not only listening."""
         if read_pid(service.pid_file(self.state)) is not None:
             return
         if service.port is not None and port_open(service.port):
@@ -133,7 +225,7 @@ class DevStack:
         )  # fmt: skip
         if service.port is not None:
             wait_until(
-                lambda: http_ok(f"http://127.0.0.1:{service.port}/healthz"),
+                lambda: http_ok(f"http://127.0.0.1:{service.port}/readyz"),
                 timeout=timeout,
                 what=f"{service.name} (log: {service.log_file(self.state)})",
                 alive=lambda: process.poll() is None,
@@ -158,6 +250,8 @@ class DevStack:
             service.pid_file(self.state).unlink(missing_ok=True)
         # By PID file, not by health: a broker or cluster too busy to answer is still ours to stop.
         servers: list[tuple[str, bool, Callable[[], None]]] = [
+            ("prometheus", read_pid(self.prometheus.pid_file) is not None, self.prometheus.stop),
+            ("alertmanager", read_pid(self.alertmanager.pid_file) is not None, self.alertmanager.stop),
             ("kafka", read_pid(self.kafka.pid_file) is not None, self.kafka.stop),
             ("postgres", self.postgres.postmaster_pid() is not None, self.postgres.stop),
         ]
@@ -184,6 +278,15 @@ class DevStack:
             rows.append(("postgres", True, "external (CIVICPULSE_PG_DSN)"))
         else:
             rows.append(("postgres", self.postgres.running(), f"{self.pg_dsn}  log {self.postgres.log_file}"))
+        monitors: list[tuple[str, PrometheusNode | AlertmanagerNode, str | None]] = [
+            ("prometheus", self.prometheus, self.external_prometheus),
+            ("alertmanager", self.alertmanager, self.external_alertmanager),
+        ]
+        for name, node, external in monitors:
+            if external:
+                rows.append((name, http_ready(external), f"external {external}"))
+            else:
+                rows.append((name, node.running(), f"{node.url}  log {node.log_file}"))
         for service in self.services:
             alive = read_pid(service.pid_file(self.state)) is not None
             if service.port is not None:

@@ -1,4 +1,11 @@
 CREATE SCHEMA read_model;
+CREATE TABLE public.alert_digest (
+    receiver text NOT NULL,
+    slot timestamp with time zone NOT NULL,
+    notification_id uuid NOT NULL,
+    entries jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
 CREATE TABLE public.alert_history (
     id bigint NOT NULL,
     alert_id text NOT NULL,
@@ -49,7 +56,7 @@ CREATE TABLE public.alert_state (
 );
 CREATE TABLE public.backlog_due (
     unit_code text NOT NULL,
-    due_hour timestamp with time zone NOT NULL,
+    due_day date NOT NULL,
     running bigint DEFAULT 0 NOT NULL
 );
 CREATE TABLE public.backlog_units (
@@ -77,6 +84,14 @@ CREATE TABLE public.dossier_state (
     running_due timestamp with time zone,
     touched_at timestamp with time zone DEFAULT now() NOT NULL
 );
+CREATE TABLE public.index766_days (
+    unit_code text NOT NULL,
+    day date NOT NULL,
+    started bigint DEFAULT 0 NOT NULL,
+    ended bigint DEFAULT 0 NOT NULL,
+    on_time bigint DEFAULT 0 NOT NULL,
+    within_due_delta bigint DEFAULT 0 NOT NULL
+);
 CREATE TABLE public.kpi_counts_daily (
     day date NOT NULL,
     unit_code text NOT NULL,
@@ -100,7 +115,13 @@ CREATE TABLE public.kpi_counts_daily (
     feedback_satisfied bigint DEFAULT 0 NOT NULL,
     paid bigint DEFAULT 0 NOT NULL,
     paid_online bigint DEFAULT 0 NOT NULL,
-    received_fee_bearing bigint DEFAULT 0 NOT NULL
+    received_fee_bearing bigint DEFAULT 0 NOT NULL,
+    received_population_known bigint DEFAULT 0 NOT NULL,
+    received_population_data bigint DEFAULT 0 NOT NULL,
+    received_reused_known bigint DEFAULT 0 NOT NULL,
+    received_reused_data bigint DEFAULT 0 NOT NULL,
+    received_personal_store_known bigint DEFAULT 0 NOT NULL,
+    received_personal_store bigint DEFAULT 0 NOT NULL
 );
 CREATE TABLE public.kpi_counts_hourly (
     bucket timestamp with time zone NOT NULL,
@@ -126,7 +147,13 @@ CREATE TABLE public.kpi_counts_hourly (
     feedback_satisfied bigint DEFAULT 0 NOT NULL,
     paid bigint DEFAULT 0 NOT NULL,
     paid_online bigint DEFAULT 0 NOT NULL,
-    received_fee_bearing bigint DEFAULT 0 NOT NULL
+    received_fee_bearing bigint DEFAULT 0 NOT NULL,
+    received_population_known bigint DEFAULT 0 NOT NULL,
+    received_population_data bigint DEFAULT 0 NOT NULL,
+    received_reused_known bigint DEFAULT 0 NOT NULL,
+    received_reused_data bigint DEFAULT 0 NOT NULL,
+    received_personal_store_known bigint DEFAULT 0 NOT NULL,
+    received_personal_store bigint DEFAULT 0 NOT NULL
 );
 CREATE TABLE public.kpi_counts_unit_hourly (
     bucket timestamp with time zone NOT NULL,
@@ -151,7 +178,13 @@ CREATE TABLE public.kpi_counts_unit_hourly (
     feedback_satisfied bigint DEFAULT 0 NOT NULL,
     paid bigint DEFAULT 0 NOT NULL,
     paid_online bigint DEFAULT 0 NOT NULL,
-    received_fee_bearing bigint DEFAULT 0 NOT NULL
+    received_fee_bearing bigint DEFAULT 0 NOT NULL,
+    received_population_known bigint DEFAULT 0 NOT NULL,
+    received_population_data bigint DEFAULT 0 NOT NULL,
+    received_reused_known bigint DEFAULT 0 NOT NULL,
+    received_reused_data bigint DEFAULT 0 NOT NULL,
+    received_personal_store_known bigint DEFAULT 0 NOT NULL,
+    received_personal_store bigint DEFAULT 0 NOT NULL
 );
 CREATE TABLE public.kpi_snapshot (
     kpi text NOT NULL,
@@ -178,7 +211,8 @@ CREATE TABLE public.notification_outbox (
     last_error text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     delivered_at timestamp with time zone,
-    CONSTRAINT notification_outbox_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
+    group_id uuid,
+    CONSTRAINT notification_outbox_status_check CHECK ((status = ANY (ARRAY['queued'::text, 'pending'::text, 'delivered'::text, 'failed'::text, 'grouped'::text])))
 );
 CREATE SEQUENCE public.notification_outbox_id_seq
     START WITH 1
@@ -281,14 +315,14 @@ CREATE VIEW read_model.backlog_current AS
             0,
             backlog_due.running
            FROM public.backlog_due
-          WHERE (backlog_due.due_hour < date_trunc('hour'::text, now(), 'UTC'::text))
+          WHERE (backlog_due.due_day < ((now() AT TIME ZONE 'Asia/Ho_Chi_Minh'::text))::date)
         UNION ALL
          SELECT dossier_state.unit_code,
             0,
             0,
             1
            FROM public.dossier_state
-          WHERE ((dossier_state.running_due >= date_trunc('hour'::text, now(), 'UTC'::text)) AND (dossier_state.running_due < now()))
+          WHERE ((dossier_state.running_due >= date_trunc('day'::text, now(), 'Asia/Ho_Chi_Minh'::text)) AND (dossier_state.running_due < now()))
         ), rolled AS (
          SELECT COALESCE(c.ancestor_code, o.unit_code) AS unit_code,
             (sum(o.in_progress))::bigint AS in_progress,
@@ -333,16 +367,20 @@ CREATE VIEW read_model.units AS
    FROM public.units;
 ALTER TABLE ONLY public.alert_history ALTER COLUMN id SET DEFAULT nextval('public.alert_history_id_seq'::regclass);
 ALTER TABLE ONLY public.notification_outbox ALTER COLUMN id SET DEFAULT nextval('public.notification_outbox_id_seq'::regclass);
+ALTER TABLE ONLY public.alert_digest
+    ADD CONSTRAINT alert_digest_pkey PRIMARY KEY (receiver, slot);
 ALTER TABLE ONLY public.alert_history
     ADD CONSTRAINT alert_history_pkey PRIMARY KEY (id);
 ALTER TABLE ONLY public.alert_state
     ADD CONSTRAINT alert_state_pkey PRIMARY KEY (alert_id);
 ALTER TABLE ONLY public.backlog_due
-    ADD CONSTRAINT backlog_due_pkey PRIMARY KEY (unit_code, due_hour);
+    ADD CONSTRAINT backlog_due_pkey PRIMARY KEY (unit_code, due_day);
 ALTER TABLE ONLY public.backlog_units
     ADD CONSTRAINT backlog_units_pkey PRIMARY KEY (unit_code);
 ALTER TABLE ONLY public.dossier_state
     ADD CONSTRAINT dossier_state_pkey PRIMARY KEY (dossier_id);
+ALTER TABLE ONLY public.index766_days
+    ADD CONSTRAINT index766_days_pkey PRIMARY KEY (unit_code, day);
 ALTER TABLE ONLY public.kpi_counts_daily
     ADD CONSTRAINT kpi_counts_daily_pkey PRIMARY KEY (day, unit_code);
 ALTER TABLE ONLY public.kpi_counts_hourly
@@ -380,12 +418,12 @@ ALTER TABLE ONLY public.units
 CREATE INDEX alert_history_alert_idx ON public.alert_history USING btree (alert_id, id);
 CREATE INDEX alert_history_at_idx ON public.alert_history USING btree (at);
 CREATE INDEX alert_state_status_idx ON public.alert_state USING btree (status);
-CREATE INDEX backlog_due_due_hour ON public.backlog_due USING btree (due_hour);
 CREATE INDEX dossier_state_closed ON public.dossier_state USING btree (completed_at) WHERE (completed_at IS NOT NULL);
 CREATE INDEX dossier_state_running_due ON public.dossier_state USING btree (running_due) WHERE (running_due IS NOT NULL);
 CREATE INDEX kpi_counts_hourly_unit ON public.kpi_counts_hourly USING btree (unit_code, bucket);
 CREATE INDEX notification_outbox_alert_idx ON public.notification_outbox USING btree (alert_id, receiver, id) WHERE (status = 'pending'::text);
 CREATE INDEX notification_outbox_due_idx ON public.notification_outbox USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+CREATE INDEX notification_outbox_queued_idx ON public.notification_outbox USING btree (receiver, id) WHERE (status = 'queued'::text);
 CREATE INDEX procedure_catalogue_procedure_code_idx ON public.procedure_catalogue USING btree (procedure_code);
 CREATE INDEX processed_events_processed_at ON public.processed_events USING btree (processed_at);
 CREATE INDEX processing_time_daily_day ON public.processing_time_daily USING btree (day);

@@ -16,7 +16,6 @@ from services.alerts.core.ruleset import parse_rules
 from services.alerts.database import Database
 from services.alerts.inputs import UnitBacklog
 from services.alerts.read_model import PostgresInputs
-from services.metrics.core.windows import bucket_of
 from services.metrics.dossiers import load_backlog
 from shared.db import create_pool
 from shared.kpi_catalogue import UNKNOWN_LEVEL
@@ -72,9 +71,10 @@ async def open_dossier(
         )  # fmt: skip
         if not paused:
             await connection.execute(
-                "INSERT INTO backlog_due AS b (unit_code, due_hour, running) VALUES ($1, $2, 1) "
-                "ON CONFLICT (unit_code, due_hour) DO UPDATE SET running = b.running + 1",
-                unit, bucket_of(due),
+                "INSERT INTO backlog_due AS b (unit_code, due_day, running) "
+                "VALUES ($1, ($2::timestamptz AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, 1) "
+                "ON CONFLICT (unit_code, due_day) DO UPDATE SET running = b.running + 1",
+                unit, due,
             )  # fmt: skip
 
 
@@ -183,8 +183,9 @@ async def settle(pool: asyncpg.Pool[Any], dossiers: list[str], *, unit: str) -> 
         )
         for row in rows:
             await connection.execute(
-                "UPDATE backlog_due SET running = running - 1 WHERE unit_code = $1 AND due_hour = $2",
-                unit, bucket_of(row["due_at"]),
+                "UPDATE backlog_due SET running = running - 1 "
+                "WHERE unit_code = $1 AND due_day = ($2::timestamptz AT TIME ZONE 'Asia/Ho_Chi_Minh')::date",
+                unit, row["due_at"],
             )  # fmt: skip
 
 

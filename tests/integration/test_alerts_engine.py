@@ -145,6 +145,7 @@ async def test_a_kpi_below_target_for_longer_than_for_fires_once_and_resolves_on
     assert state["labels"] == {
         "alertname": "online-low",
         "severity": "warning",
+        "notify": "page",
         "team": "ioc",
         "unit": "HD.CG",
         "unit_level": "district",

@@ -14,7 +14,7 @@ from shared.read_model import READ_MODEL, SCHEMA
 
 pytestmark = pytest.mark.integration
 DOC = Path(__file__).resolve().parents[2] / "docs" / "read-model.md"
-ALERTS_TABLES = {"alert_state", "alert_history", "notification_outbox", "silences"}
+ALERTS_TABLES = {"alert_state", "alert_history", "notification_outbox", "silences", "alert_digest"}
 
 
 async def test_the_views_have_the_declared_columns_and_types(pg_conn: asyncpg.Connection[Any]) -> None:

@@ -16,11 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from services.alerts.core.describe import UnitInfo
+from services.alerts.core.digest import Digest
 from services.alerts.core.notifications import Alert
 from services.alerts.core.silences import Silence
 from services.alerts.core.state import ACTIVE, Transition
 from services.alerts.inputs import KpiReading, KpiScope, UnitBacklog
-from services.alerts.ports import Activity, HistoryRecord, OutboxEntry, Outgoing
+from services.alerts.ports import Activity, HistoryRecord, OutboxEntry, Outgoing, QueuedEntry, StoredDigest
 
 
 @dataclass(slots=True)
@@ -38,6 +39,8 @@ class OutboxRow:
     attempts: int = 0
     last_error: str | None = None
     delivered_at: datetime | None = None
+    created_at: datetime | None = None
+    group_id: uuid.UUID | None = None
 
 
 @dataclass(slots=True)
@@ -61,6 +64,7 @@ class Tables:
     backlog: dict[str, UnitBacklog] = field(default_factory=dict)
     source_activity: dict[str, datetime] = field(default_factory=dict)
     unit_activity: dict[str, datetime] = field(default_factory=dict)
+    digests: dict[tuple[str, datetime], Digest] = field(default_factory=dict)
 
 
 def _saved(tables: Tables, alert: Alert, *, previous_version: int) -> Alert | None:
@@ -110,6 +114,8 @@ def _queue(tables: Tables, alert_id: str, outgoing: Sequence[Outgoing], now: dat
                     o.kind,
                     dict(o.payload),
                     next_attempt_at=now,
+                    status="queued" if o.queued else "pending",
+                    created_at=now,
                 )
             )
 
@@ -195,9 +201,55 @@ class MemoryOutbox:
     async def backlog(self) -> dict[tuple[str, str], int]:
         counts: dict[tuple[str, str], int] = {}
         for row in self._tables.outbox:
-            if row.status != "delivered":
+            if row.status in ("queued", "pending", "failed"):
                 counts[(row.receiver, row.status)] = counts.get((row.receiver, row.status), 0) + 1
         return counts
+
+    async def queued(self) -> list[QueuedEntry]:
+        return [
+            QueuedEntry(r.id, r.notification_id, r.receiver, r.payload, r.created_at or r.next_attempt_at)
+            for r in self._tables.outbox
+            if r.status == "queued"
+        ]
+
+    async def release(self, entry_ids: Sequence[int], *, now: datetime, group_key: str | None = None) -> int:
+        rows = [r for r in self._tables.outbox if r.id in set(entry_ids) and r.status == "queued"]
+        for row in rows:
+            row.status, row.next_attempt_at = "pending", now
+            row.alert_id = group_key or row.alert_id
+        return len(rows)
+
+    async def form_group(self, entry_ids: Sequence[int], group: Outgoing, *, group_key: str, now: datetime) -> bool:
+        rows = [r for r in self._tables.outbox if r.id in set(entry_ids) and r.status == "queued"]
+        if len(rows) != len(entry_ids):
+            return False
+        for row in rows:
+            row.status, row.group_id = "grouped", group.notification_id
+        _queue(self._tables, group_key, [group], now)
+        return True
+
+
+class MemoryDigests:
+    """DigestStore."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    async def last(self, receiver: str) -> StoredDigest | None:
+        mine = [d for (r, _slot), d in self._tables.digests.items() if r == receiver]
+        if not mine:
+            return None
+        latest = max(mine, key=lambda d: d.slot)
+        return StoredDigest(latest.slot, {e.alert_id: e for e in latest.entries})
+
+    async def add(self, digest: Digest, outgoing: Outgoing | None, *, now: datetime) -> bool:
+        key = (digest.receiver, digest.slot)
+        if key in self._tables.digests:
+            return False
+        self._tables.digests[key] = digest
+        if outgoing is not None:
+            _queue(self._tables, f"digest/{digest.receiver}", [outgoing], now)
+        return True
 
 
 class MemorySilences:
@@ -302,6 +354,7 @@ class InMemoryAlertsStorage:
         self.outbox = MemoryOutbox(self.tables)
         self.silences = MemorySilences(self.tables)
         self.inputs = MemoryInputs(self.tables)
+        self.digests = MemoryDigests(self.tables)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[MemoryUnitOfWork]:

@@ -111,7 +111,7 @@ async def test_an_overdue_share_above_threshold_is_pending_until_for_then_fires_
         "runbook_url": "https://runbooks/backlog-overdue.md",
     }
     assert alert.labels == {"alertname": "overdue-share", "severity": "warning", "unit": WARD,
-                            "unit_level": "commune", "measure": "overdue_share"}  # fmt: skip
+                            "unit_level": "commune", "measure": "overdue_share", "notify": "page"}  # fmt: skip
     assert (alert.target, alert.state.reading and alert.state.reading.denominator) == (0.15, 40)
     history = [(h.from_status.value, h.to_status.value, h.numerator, h.denominator)
                for h in world.storage.tables.history]  # fmt: skip

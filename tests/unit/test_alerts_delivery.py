@@ -11,12 +11,13 @@ import httpx
 import pytest
 
 from services.alerts.core.conditions import Reading
+from services.alerts.core.digest import Digest, DigestEntry
 from services.alerts.core.notifications import Alert, AlertNotification, build_notification, notification_id
 from services.alerts.core.receivers import AlertmanagerReceiver, SlackReceiver, TelegramReceiver, WebhookReceiver
 from services.alerts.core.state import AlertState, Notice, NoticeKind
 from services.alerts.delivery.alertmanager import AlertmanagerDeliverer
 from services.alerts.delivery.base import DeliveryError
-from services.alerts.delivery.chat import SlackDeliverer, TelegramDeliverer
+from services.alerts.delivery.chat import TELEGRAM_MAX_CHARS, SlackDeliverer, TelegramDeliverer, telegram_message
 from services.alerts.delivery.smtp import email_message
 from services.alerts.delivery.webhook import SIGNATURE_HEADER, WebhookDeliverer, verify_signature
 from shared.alert_changes import AlertStatus
@@ -162,3 +163,20 @@ def test_notification_ids_depend_on_alert_episode_kind_and_sequence_only() -> No
     }
     assert first not in others
     assert len(others) == 4
+
+
+def test_a_long_digest_fits_in_one_telegram_message() -> None:
+    at = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)
+    entries = [
+        DigestEntry(alert_id=f"gap/HD.{i:03}", rule="gap", subject=f"HD.{i:03}", severity="warning", labels={},
+                    summary=f"full_online_rate of commune {i:03} is 12.0% over 30d, below the 30.0% target " * 2,
+                    value=0.12, target=0.3, gap=0.6, numerator=12, denominator=100, since=at, previous_value=None,
+                    change=None, new=True)
+        for i in range(300)
+    ]  # fmt: skip
+    digest = Digest(id=uuid.uuid4(), receiver="tg", slot=at, at=at, previous_slot=None, count=300, entries=entries,
+                    cleared=[])  # fmt: skip
+    text = telegram_message(digest, chat_id="-100")["text"]
+    assert len(text) <= TELEGRAM_MAX_CHARS
+    assert text.startswith("<b>[DIGEST] 300 below target")
+    assert text.endswith("…")

@@ -56,21 +56,39 @@ def problems_of(text: str) -> list[str]:
     return raised.value.problems
 
 
-def test_the_shipped_file_has_a_rule_per_kpi_and_level_with_the_default_targets() -> None:
+def test_the_shipped_file_pages_on_slips_and_digests_chronic_gaps_for_every_kpi_and_level() -> None:
     ruleset = parse_rules(DEFAULT_RULES_FILE.read_text("utf-8"))
     targets = load_targets()
-    kpi_rules = {(r.kpi, r.scope.levels[0].value): r for r in ruleset.kpi_rules()}
-    assert set(kpi_rules) == {(k, level) for k in KPI_NAMES for level in ("province", "department", "commune")}
-    for (kpi, level), rule in kpi_rules.items():
+    levels = ("province", "department", "district", "commune")
+    by_notify: dict[str, dict[tuple[str, str], KpiRule]] = {"page": {}, "digest": {}}
+    for rule in ruleset.kpi_rules():
+        by_notify[rule.notify][(rule.kpi, rule.scope.levels[0].value)] = rule
+    for notify in ("page", "digest"):
+        assert set(by_notify[notify]) == {(k, level) for k in KPI_NAMES for level in levels}
+    for (kpi, level), page in by_notify["page"].items():
         target = targets.lookup(kpi=kpi, level=level)
         assert target is not None
-        assert (rule.target, rule.min_denominator, rule.direction) == (
+        assert (page.target, page.direction, page.severity) == (
+            target.target,
+            Direction.BELOW,
+            "critical" if level == "province" else "warning",
+        )
+        assert page.slip is not None
+        assert page.min_denominator >= target.min_denominator
+        assert page.for_ == timedelta(minutes=15)
+        if kpi == "online_service_usage_rate":  # distinct procedures: no value over a period
+            assert (page.period, page.window.value, page.slip.baseline.value) == (None, "7d", "30d")
+        else:
+            assert (page.period, page.window.value, page.slip.baseline.value) == (timedelta(hours=4), "ytd", "7d")
+        digest = by_notify["digest"][(kpi, level)]
+        assert (digest.target, digest.min_denominator, digest.window.value, digest.slip) == (
             target.target,
             target.min_denominator,
-            Direction.BELOW,
+            "30d",
+            None,
         )
-        assert (rule.window.value, rule.for_, rule.recovery_margin) == ("30d", timedelta(minutes=15), 0.01)
-        assert rule.annotations.runbook_url == "{runbook_base_url}kpi-below-target.md"
+        assert digest.annotations.runbook_url == "{runbook_base_url}kpi-below-target.md"
+    assert all(r.notify == "page" for r in ruleset if not isinstance(r, KpiRule))
     stale = {r.name: r for r in ruleset if not isinstance(r, KpiRule)}
     assert isinstance(stale["source-stale"], SourceStaleRule)
     assert stale["source-stale"].quiet_for == timedelta(minutes=30)

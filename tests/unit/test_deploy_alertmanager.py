@@ -32,3 +32,10 @@ def test_every_severity_the_rules_use_has_a_route() -> None:
     assert severities <= set(RECEIVER_BY_SEVERITY)
     routes = yaml.safe_load(CONFIG.read_text("utf-8"))["route"]["routes"]
     assert {m for r in routes for m in r["matchers"]} >= {f'severity="{s}"' for s in severities}
+
+
+def test_digest_alerts_of_the_alerts_service_never_reach_the_pager() -> None:
+    run_tool("amtool", "config", "routes", "test", f"--config.file={CONFIG}", "--verify.receivers=ioc-team",
+             "alertname=full_online_rate.gap.province", "severity=critical", "notify=digest")  # fmt: skip
+    run_tool("amtool", "config", "routes", "test", f"--config.file={CONFIG}", "--verify.receivers=ioc-oncall",
+             "alertname=online_submission_rate.slip.province", "severity=critical", "notify=page")  # fmt: skip

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.metrics.core.backlog import NOTHING, Backlog, deltas, footprint, roll_up_backlog
+from services.metrics.core.backlog import NOTHING, Backlog, deltas, due_day, footprint, roll_up_backlog
 from services.metrics.core.lifecycle import DossierState, merge, new_state
 from services.metrics.core.processing import EDGES, OPEN_BIN, bin_error, bin_of, bin_value, percentile
 from shared.events import Event, event_adapter
@@ -66,7 +66,7 @@ def test_a_pause_moves_a_dossier_from_the_due_bucket_to_paused() -> None:
     after = merge(before, event("dossier.paused", T0 + HOURS, reason="supplement"))
     added = deltas([(footprint(before), footprint(after))])
     assert added.units == {"H24.101": [0, 1]}
-    assert added.due == {("H24.101", T0 + 48 * HOURS): -1}
+    assert added.due == {("H24.101", due_day(T0 + 48 * HOURS)): -1}
     assert added.processing == {}
 
 
@@ -125,3 +125,8 @@ def test_closed_dossiers_must_outlive_event_ids() -> None:
     with pytest.raises(ValidationError, match="must exceed"):
         MetricsSettings(pg_dsn="postgresql://x/y", environment="test", metrics_dossier_retention_days=30,
                         metrics_event_id_retention_days=45)  # fmt: skip
+
+
+def test_a_due_time_is_bucketed_by_its_vietnam_day() -> None:
+    assert due_day(datetime(2026, 5, 3, 16, 59, 59, tzinfo=UTC)) == datetime(2026, 5, 3).date()
+    assert due_day(datetime(2026, 5, 3, 17, 0, tzinfo=UTC)) == datetime(2026, 5, 4).date()  # Vietnam midnight

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from services.metrics.core.counters import COUNTERS, CounterKey, aggregate, increments, roll_up
 from services.metrics.core.kpis import DEFAULT_KPIS, KpiDefinition, kpi_definitions, ratio
 from services.metrics.core.snapshots import build_snapshots
-from services.metrics.core.windows import day_start, window_bounds, window_parts
-from shared.kpi_catalogue import WindowName
+from services.metrics.core.windows import day_start, vietnam_day, window_bounds, window_parts
+from shared.kpi_catalogue import VIETNAM, WindowName
 from tests.support.factories import completed, feedback, random_events, rated, received
 
 pytestmark = pytest.mark.unit
@@ -221,3 +221,8 @@ def test_roll_up_adds_descendants_and_keeps_unknown_units_on_their_own() -> None
     assert totals["D"][0] == 3
     assert totals["C"][0] == 1
     assert totals["X"][0] == 5
+
+
+@given(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)))
+def test_the_vietnam_day_by_offset_is_the_zone_s_day(moment: datetime) -> None:
+    assert vietnam_day(moment) == moment.astimezone(VIETNAM).date()

@@ -24,7 +24,7 @@ class UnitInfo:
 def alert_labels(rule: AnyRule, subject: str, unit: UnitInfo | None) -> dict[str, str]:
     """Rule labels plus the built-in ones (which win): alertname, severity, and kpi/window/measure/unit or source."""
     labels = dict(rule.labels)
-    labels.update(alertname=rule.name, severity=rule.severity)
+    labels.update(alertname=rule.name, severity=rule.severity, notify=rule.notify)
     if isinstance(rule, SourceStaleRule):
         labels["source"] = subject
         return labels
@@ -33,6 +33,8 @@ def alert_labels(rule: AnyRule, subject: str, unit: UnitInfo | None) -> dict[str
         labels["unit_level"] = unit.level
     if isinstance(rule, KpiRule):
         labels.update(kpi=rule.kpi, window=rule.window.value)
+        if rule.period is not None:
+            labels["period"] = format_duration(rule.period)
     if isinstance(rule, BacklogRule):
         labels["measure"] = rule.measure.value
     return labels
@@ -46,6 +48,7 @@ def template_context(
     context: dict[str, Any] = {
         "rule": rule.name,
         "severity": rule.severity,
+        "notify": rule.notify,
         "unit": subject,
         "unit_name": unit.name if unit is not None else subject,
         "unit_level": unit.level if unit is not None else "",
@@ -65,6 +68,9 @@ def template_context(
             numerator=reading.numerator if reading is not None else None,
             denominator=reading.denominator if reading is not None else None,
             min_denominator=rule.min_denominator,
+            period=format_duration(rule.period) if rule.period is not None else rule.window.value,
+            compared_with=_compared_with(rule),
+            reference_pct=percent(reading.reference if reading is not None else None),
         )
         return context
     if isinstance(rule, BacklogRule):
@@ -79,6 +85,14 @@ def template_context(
         last_event_at=last.isoformat() if isinstance(last, datetime) else "never",
     )
     return context
+
+
+def _compared_with(rule: KpiRule) -> str:
+    if rule.slip is not None:
+        return rule.slip.baseline.value
+    if rule.falling is not None:
+        return f"{format_duration(rule.falling.over)} ago"
+    return ""
 
 
 def _backlog_context(rule: BacklogRule, reading: Reading | None) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
@@ -29,7 +29,31 @@ class _Receiver(BaseModel):
         return {}
 
 
-class WebhookReceiver(_Receiver):
+class _Notifying(_Receiver):
+    """A receiver people read: its notifications can be grouped, and it gets the digest of its digest alerts."""
+
+    group_wait: Duration | None = Field(
+        default=None,
+        description="Group notifications: hold the first this long, then send every one due as one notification "
+        "(unset: each is sent on its own, at once).",
+    )
+    group_interval: Duration = Field(
+        default=timedelta(minutes=5), description="Least time between two grouped notifications to this receiver."
+    )
+    digest_at: time = Field(default=time(8, 0), description="Vietnam time of the first digest of a day.")
+    digest_every: Duration = Field(
+        default=timedelta(days=1), description="Time between digests (from digest_at, Vietnam time)."
+    )
+
+    @field_validator("digest_every")
+    @classmethod
+    def _positive(cls, every: timedelta) -> timedelta:
+        if every <= timedelta(0):
+            raise ValueError("digest_every must be longer than 0s")
+        return every
+
+
+class WebhookReceiver(_Notifying):
     """POST the notification as JSON, signed with HMAC-SHA256 of the body."""
 
     type: Literal["webhook"]
@@ -49,7 +73,7 @@ class AlertmanagerReceiver(_Receiver):
     generator_url: str = Field(default="", description="Link back to CivicPulse shown by Alertmanager.")
 
 
-class SlackReceiver(_Receiver):
+class SlackReceiver(_Notifying):
     """A Slack-compatible incoming webhook (Slack, Mattermost, Rocket.Chat)."""
 
     type: Literal["slack"]
@@ -59,7 +83,7 @@ class SlackReceiver(_Receiver):
         return {"url_env": self.url_env}
 
 
-class TelegramReceiver(_Receiver):
+class TelegramReceiver(_Notifying):
     """Telegram Bot API `sendMessage`."""
 
     type: Literal["telegram"]
@@ -71,7 +95,7 @@ class TelegramReceiver(_Receiver):
         return {"bot_token_env": self.bot_token_env}
 
 
-class EmailReceiver(_Receiver):
+class EmailReceiver(_Notifying):
     """Email over SMTP (optionally STARTTLS or implicit TLS, optionally authenticated)."""
 
     type: Literal["email"]
@@ -99,7 +123,17 @@ class EmailReceiver(_Receiver):
         return [cls._one_address(a) for a in addresses]
 
 
+NotifyingReceiver = WebhookReceiver | SlackReceiver | TelegramReceiver | EmailReceiver
+"""Receivers that get grouped notifications and digests (Alertmanager groups by itself and gets every alert)."""
+
 ReceiverConfig = Annotated[
     WebhookReceiver | AlertmanagerReceiver | SlackReceiver | TelegramReceiver | EmailReceiver,
     Field(discriminator="type"),
 ]
+
+
+def grouping_of(config: object) -> tuple[timedelta, timedelta] | None:
+    """(group_wait, group_interval) of a receiver that groups its notifications, else None."""
+    if isinstance(config, _Notifying) and config.group_wait is not None:
+        return config.group_wait, config.group_interval
+    return None

@@ -1,4 +1,8 @@
-"""Alert rules: a KPI against its target, a unit level's overdue backlog, or a source or unit that went quiet."""
+"""Alert rules: a KPI against its target, a unit level's overdue backlog, or a source or unit that went quiet.
+
+Every rule says how it notifies (`notify`): a `page` goes out as soon as it fires (a figure slipped, something
+broke), a `digest` alert waits for its receivers' scheduled digest (a chronic gap, known and slow to move).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,12 @@ from shared.refdata import UnitLevel
 RuleName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
 LabelName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 Severity = Literal["info", "warning", "critical"]
+Notify = Literal["page", "digest"]
+CUMULATIVE_WINDOWS = (WindowName.MTD, WindowName.QTD, WindowName.YTD)
+"""Period-to-date windows: within their period their counts only grow, so two readings' difference is the
+dossiers counted in between (what `period` reads)."""
+NON_ADDITIVE_KPIS = frozenset({"online_service_usage_rate"})
+"""KPIs counted over distinct procedures, not dossiers: the difference of two readings means nothing."""
 
 
 class Direction(StrEnum):
@@ -65,6 +75,9 @@ class _Rule(BaseModel):
 
     name: RuleName
     severity: Severity = "warning"
+    notify: Notify = Field(
+        default="page", description="page: notified when it fires; digest: listed in the receivers' scheduled digest."
+    )
     for_: Duration = Field(default=timedelta(0), alias="for")
     repeat_interval: Duration | None = None
     labels: dict[LabelName, str] = Field(default_factory=dict)
@@ -85,17 +98,50 @@ class _Rule(BaseModel):
         return annotations
 
 
+class Slip(BaseModel):
+    """Raise only a slip: the unit met its target over `baseline` (that window without the dossiers judged: its
+    level before them) and its value fell below the target, by at least `min_drop` under the baseline and by more
+    than `z` standard errors of the difference (noise)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    baseline: WindowName = Field(description="The comparison window: the unit's recent level, e.g. 7d.")
+    min_drop: float = Field(default=0.0, ge=0, le=1, description="How far under the baseline the value must be.")
+    z: float = Field(default=0.0, ge=0, description="How many standard errors under the baseline the value must be.")
+
+
+class Falling(BaseModel):
+    """Raise a fall in progress: the value dropped by at least `by` over the last `over` while still at or above
+    the target (the floor); clears once the drop over `over` is back under `by - recovery_margin`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    over: Duration = Field(description="The short window the fall is measured over, e.g. 1h.")
+    by: float = Field(gt=0, le=1, description="The drop (in ratio points, 0.05 = 5 points) that raises it.")
+
+
 class KpiRule(_Rule):
-    """Fires when a KPI of a unit in scope is on the wrong side of its target for `for`."""
+    """Fires when a KPI of a unit in scope is on the wrong side of its target for `for`.
+
+    With `period`, the value is that of the dossiers counted over the last `period` only, read from the
+    differences of the (period-to-date) `window`'s readings. With `slip`, a unit already below its target over
+    the baseline window raises nothing (a chronic gap, for a digest rule); with `falling`, the rule raises a fall
+    while the value is still above the target.
+    """
 
     kind: Literal["kpi"] = "kpi"
     kpi: str
     window: WindowName = WindowName.D30
+    period: Duration | None = Field(
+        default=None, description="Only the dossiers of this last stretch (window must be mtd, qtd or ytd)."
+    )
     scope: Scope
     direction: Direction = Direction.BELOW
     target: float = Field(ge=0, le=1)
     recovery_margin: float = Field(default=0.0, ge=0, le=1, description="Hysteresis: how far past target clears.")
     min_denominator: int = Field(default=1, ge=1, description="Below this a value is noise: no data.")
+    slip: Slip | None = None
+    falling: Falling | None = None
 
     @field_validator("kpi")
     @classmethod
@@ -103,6 +149,25 @@ class KpiRule(_Rule):
         if kpi not in KPI_NAMES:
             raise ValueError(f"unknown KPI {kpi!r}; known: {', '.join(KPI_NAMES)}")
         return kpi
+
+    @model_validator(mode="after")
+    def _consistent(self) -> KpiRule:
+        if self.period is not None:
+            if self.window not in CUMULATIVE_WINDOWS:
+                raise ValueError("a rule with `period` reads a period-to-date window: window mtd, qtd or ytd")
+            if self.kpi in NON_ADDITIVE_KPIS:
+                raise ValueError(f"{self.kpi} counts distinct procedures: it has no value over a `period`")
+            if self.period <= timedelta(0):
+                raise ValueError("period must be longer than 0s")
+        if self.slip is not None and self.falling is not None:
+            raise ValueError("a rule raises either a slip or a fall, not both: write two rules")
+        if self.falling is not None and self.falling.by <= self.recovery_margin:
+            raise ValueError("falling.by must exceed recovery_margin, or the alert could never clear")
+        return self
+
+    def lookback(self) -> timedelta:
+        """How much reading history the rule needs (0: none)."""
+        return max(self.period or timedelta(0), self.falling.over if self.falling else timedelta(0))
 
 
 class BacklogMeasure(StrEnum):

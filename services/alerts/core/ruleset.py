@@ -73,12 +73,45 @@ class RuleSet:
         return any(isinstance(r, BacklogRule) for r in self.rules)
 
     def watched(self) -> set[tuple[str, str]]:
-        """(kpi, window) pairs some rule evaluates: snapshots of other scopes are skipped."""
+        """(kpi, window) pairs some rule evaluates or compares with: snapshots of other scopes are skipped."""
+        pairs = {(r.kpi, r.window.value) for r in self.kpi_rules()}
+        return pairs | {(r.kpi, r.slip.baseline.value) for r in self.kpi_rules() if r.slip is not None}
+
+    def evaluated(self) -> set[tuple[str, str]]:
+        """(kpi, window) pairs a snapshot of which re-evaluates some rule (baselines are only looked up)."""
         return {(r.kpi, r.window.value) for r in self.kpi_rules()}
+
+    def remembered(self) -> set[tuple[str, str]]:
+        """(kpi, window) pairs whose readings some rule looks back on (`period`, `falling`)."""
+        return {(r.kpi, r.window.value) for r in self.kpi_rules() if r.lookback()}
+
+    def lookback(self) -> timedelta:
+        """The longest look back of any rule: how much reading history to keep."""
+        return max((r.lookback() for r in self.kpi_rules()), default=timedelta(0))
+
+    def scaled(self, factor: float) -> RuleSet:
+        """The same rules with the KPI rules' `for`, `period` and `falling.over` divided by `factor` (a test and
+        demo knob, CIVICPULSE_ALERTS_TIME_SCALE: traffic sent faster than real time fills a period sooner).
+        Backlog and staleness rules follow the wall clock (due times, event times), so they are left alone, as
+        are repeat intervals and receivers' schedules."""
+        if factor == 1:
+            return self
+        return RuleSet(rules=tuple(_scaled(rule, factor) for rule in self.rules), receivers=self.receivers)
 
     def repeat_interval(self, rule: AnyRule, *, default: timedelta) -> timedelta:
         """How often a still-firing alert of this rule is notified again."""
         return rule.repeat_interval if rule.repeat_interval is not None else default
+
+
+def _scaled(rule: AnyRule, factor: float) -> AnyRule:
+    if not isinstance(rule, KpiRule):
+        return rule
+    changes: dict[str, Any] = {"for_": rule.for_ / factor}
+    if rule.period is not None:
+        changes["period"] = rule.period / factor
+    if rule.falling is not None:
+        changes["falling"] = rule.falling.model_copy(update={"over": rule.falling.over / factor})
+    return rule.model_copy(update=changes)
 
 
 def parse_rules(text: str, *, source: str = "<rules>", receivers_text: str | None = None) -> RuleSet:

@@ -25,9 +25,15 @@ KPI_FIELDS: dict[str, Any] = {
     "denominator": 1000,
     "min_denominator": 50,
     "direction": "below",
+    "notify": "page",
+    "period": "4h",
+    "compared_with": "7d",
+    "reference_pct": "87.0%",
     "runbook_base_url": "docs/runbooks/",
 }
-"""Fields a KPI rule's templates may use, with sample values used to check a template renders."""
+"""Fields a KPI rule's templates may use, with sample values used to check a template renders. `period`: the
+rule's `period`, else its window; `compared_with` and `reference_pct`: a `slip` rule's baseline window and its
+value, or a `falling` rule's look-back and the value then."""
 
 BACKLOG_FIELDS: dict[str, Any] = {
     "rule": "rule-name",
@@ -45,6 +51,7 @@ BACKLOG_FIELDS: dict[str, Any] = {
     "in_progress": 40,
     "overdue_pct": "25.0%",
     "min_in_progress": 20,
+    "notify": "page",
     "runbook_base_url": "docs/runbooks/",
 }
 """Fields a backlog rule's templates may use: `value_text`, `threshold_text`, `clear_text` are percentages for
@@ -62,6 +69,7 @@ STALENESS_FIELDS: dict[str, Any] = {
     "value": 2700.0,
     "target": 1800.0,
     "last_event_at": "2026-05-10T12:00:00+00:00",
+    "notify": "page",
     "runbook_base_url": "docs/runbooks/",
 }
 """Fields a staleness rule's templates may use (`source` or `unit`, depending on the rule)."""

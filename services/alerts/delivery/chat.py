@@ -9,17 +9,17 @@ from typing import Any
 
 import httpx
 
-from services.alerts.core.notifications import AlertNotification
 from services.alerts.core.receivers import SlackReceiver, TelegramReceiver
 from services.alerts.delivery.base import post
-from services.alerts.delivery.text import details, headline
+from services.alerts.delivery.text import Message, details, headline, parse_message, severity_of, status_of
 
 COLORS = {"resolved": "#2eb886", "critical": "#d00000", "warning": "#f2c744", "info": "#439fe0"}
 
 
-def slack_message(notification: AlertNotification) -> dict[str, Any]:
+def slack_message(notification: Message) -> dict[str, Any]:
     """An incoming-webhook message: a text line for notifications, an attachment with the details."""
-    color = COLORS["resolved"] if notification.status == "resolved" else COLORS.get(notification.severity, "#439fe0")
+    resolved = status_of(notification) == "resolved"
+    color = COLORS["resolved"] if resolved else COLORS.get(severity_of(notification), "#439fe0")
     return {
         "text": headline(notification),
         "attachments": [
@@ -33,10 +33,20 @@ def slack_message(notification: AlertNotification) -> dict[str, Any]:
     }
 
 
-def telegram_message(notification: AlertNotification, *, chat_id: str) -> dict[str, Any]:
-    """A `sendMessage` request: HTML with the headline in bold."""
+TELEGRAM_MAX_CHARS = 4096
+"""Telegram refuses longer messages (a 400: the notification would fail for good)."""
+
+
+def telegram_message(notification: Message, *, chat_id: str) -> dict[str, Any]:
+    """A `sendMessage` request: HTML with the headline in bold, whole lines up to Telegram's length limit."""
     lines = [f"<b>{html.escape(headline(notification))}</b>", *map(html.escape, details(notification))]
-    return {"chat_id": chat_id, "text": "\n".join(lines), "parse_mode": "HTML", "disable_web_page_preview": True}
+    kept: list[str] = []
+    for line in lines:
+        if sum(len(k) + 1 for k in kept) + len(line) > TELEGRAM_MAX_CHARS - 2:
+            kept.append("…")
+            break
+        kept.append(line)
+    return {"chat_id": chat_id, "text": "\n".join(kept), "parse_mode": "HTML", "disable_web_page_preview": True}
 
 
 class SlackDeliverer:
@@ -48,7 +58,7 @@ class SlackDeliverer:
         self._url = url
 
     async def deliver(self, notification_id: uuid.UUID, payload: Mapping[str, Any]) -> None:
-        message = slack_message(AlertNotification.model_validate(payload))
+        message = slack_message(parse_message(payload))
         await post(
             self._client,
             self._url,
@@ -67,7 +77,7 @@ class TelegramDeliverer:
         self._url = f"{str(config.api_url).rstrip('/')}/bot{token}/sendMessage"
 
     async def deliver(self, notification_id: uuid.UUID, payload: Mapping[str, Any]) -> None:
-        message = telegram_message(AlertNotification.model_validate(payload), chat_id=self._config.chat_id)
+        message = telegram_message(parse_message(payload), chat_id=self._config.chat_id)
         await post(
             self._client,
             self._url,

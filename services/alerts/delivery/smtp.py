@@ -10,13 +10,12 @@ from collections.abc import Mapping
 from email.message import EmailMessage
 from typing import Any
 
-from services.alerts.core.notifications import AlertNotification
 from services.alerts.core.receivers import EmailReceiver
 from services.alerts.delivery.base import NOTIFICATION_ID_HEADER, DeliveryError
-from services.alerts.delivery.text import details, headline
+from services.alerts.delivery.text import Message, details, headline, parse_message
 
 
-def email_message(notification: AlertNotification, *, sender: str, recipients: list[str]) -> EmailMessage:
+def email_message(notification: Message, *, sender: str, recipients: list[str]) -> EmailMessage:
     """A plain-text message for one notification."""
     message = EmailMessage()
     message["Subject"] = headline(notification)
@@ -36,9 +35,7 @@ class EmailDeliverer:
         self._password = password
 
     async def deliver(self, notification_id: uuid.UUID, payload: Mapping[str, Any]) -> None:
-        message = email_message(
-            AlertNotification.model_validate(payload), sender=self._config.from_address, recipients=self._config.to
-        )
+        message = email_message(parse_message(payload), sender=self._config.from_address, recipients=self._config.to)
         try:
             await asyncio.to_thread(self._send, message)
         except smtplib.SMTPRecipientsRefused as exc:

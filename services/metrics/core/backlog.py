@@ -14,8 +14,7 @@ from datetime import date, datetime
 
 from services.metrics.core.lifecycle import DossierState, is_paused, standing
 from services.metrics.core.processing import bin_of
-from services.metrics.core.windows import bucket_of
-from shared.kpi_catalogue import VIETNAM
+from services.metrics.core.windows import vietnam_day
 
 ProcessingKey = tuple[date, str, str, int]
 """(completion day in Vietnam, unit, procedure, bin)."""
@@ -46,10 +45,14 @@ def footprint(state: DossierState) -> Footprint:
         return Footprint(unit_code=state.unit_code, in_progress=True, paused=paused,
                          running_due=None if paused else state.due, processing=None)  # fmt: skip
     days = standing(state).processing_days
-    day = state.completed_at.astimezone(VIETNAM).date()
+    day = vietnam_day(state.completed_at)
     processing = (day, state.unit_code, state.procedure_code, bin_of(days)) if days is not None else None
     return Footprint(unit_code=state.unit_code, in_progress=False, paused=False, running_due=None,
                      processing=processing)  # fmt: skip
+
+
+due_day = vietnam_day
+"""The Vietnam day a due time falls on: its bucket in backlog_due."""
 
 
 @dataclass(slots=True)
@@ -58,15 +61,15 @@ class Deltas:
 
     units: dict[str, list[int]]
     """unit → [in_progress, paused]."""
-    due: dict[tuple[str, datetime], int]
-    """(unit, due hour) → running dossiers."""
+    due: dict[tuple[str, date], int]
+    """(unit, due day in Vietnam) → running dossiers."""
     processing: dict[ProcessingKey, int]
 
 
 def deltas(changes: Iterable[tuple[Footprint, Footprint]]) -> Deltas:
     """Sum (after - before) over the dossiers a batch changed."""
     units: dict[str, list[int]] = {}
-    due: dict[tuple[str, datetime], int] = {}
+    due: dict[tuple[str, date], int] = {}
     processing: dict[ProcessingKey, int] = {}
     for before, after in changes:
         if before == after:
@@ -77,7 +80,7 @@ def deltas(changes: Iterable[tuple[Footprint, Footprint]]) -> Deltas:
                 row[0] += sign
                 row[1] += sign * print_.paused
             if print_.running_due is not None:
-                key = (print_.unit_code, bucket_of(print_.running_due))
+                key = (print_.unit_code, due_day(print_.running_due))
                 due[key] = due.get(key, 0) + sign
             if print_.processing is not None:
                 processing[print_.processing] = processing.get(print_.processing, 0) + sign

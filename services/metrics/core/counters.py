@@ -44,6 +44,13 @@ COUNTERS: tuple[str, ...] = (
     "paid",
     "paid_online",
     "received_fee_bearing",
+    # The optional Decision 766 facts of a reception: stated at all (`_known`), and stated true.
+    "received_population_known",
+    "received_population_data",
+    "received_reused_known",
+    "received_reused_data",
+    "received_personal_store_known",
+    "received_personal_store",
 )
 """The counter columns of `kpi_counts_hourly`, in order."""
 INDEX = {name: i for i, name in enumerate(COUNTERS)}
@@ -73,6 +80,12 @@ def increments(event: Event) -> dict[str, int]:
                 "essential_received": event.essential,
                 "essential_received_online": event.essential and online,
                 "received_fee_bearing": event.fee_bearing is True,
+                "received_population_known": event.population_data is not None,
+                "received_population_data": event.population_data is True,
+                "received_reused_known": event.reused_data is not None,
+                "received_reused_data": event.reused_data is True,
+                "received_personal_store_known": event.from_personal_store is not None,
+                "received_personal_store": event.from_personal_store is True,
             }
         case DossierCompleted():
             flags = {

@@ -72,10 +72,10 @@ bench-metrics: bootstrap ## Metrics benchmark: catch-up rate against a raw consu
 bench-pipeline: bootstrap ## Whole-pipeline benchmark: HTTP -> ingest -> metrics at 500 and 2,000 events/s
 	@$(BIN)/python bench/pipeline.py
 
-bench: bootstrap ## All benchmarks + 10x scaling runs on one Kafka/PostgreSQL, one table (~7 min; bench/results/)
+bench: bootstrap ## All benchmarks, the Quix Streams peer, 10x events and national trees, one table (~12 min; bench/results/)
 	@$(BIN)/python bench/run_all.py
 
-bench-quick: bootstrap ## `make bench` at smoke-test sizes (~1.5 min; bench/results/quick/)
+bench-quick: bootstrap ## `make bench` at smoke-test sizes (~2.5 min; bench/results/quick/)
 	@$(BIN)/python bench/run_all.py --quick
 
 clean: down ## Stop the stack and remove its state

@@ -66,7 +66,7 @@ def _peer(base: dict[str, Any]) -> Section:
         verdict = f"DIFFER: {truth['rows_differing']:,} of {truth['rows_expected']:,} rows; {totals}"
     return (f"peer: {peer['peer']} on the same topic ({peer['processing_guarantee']}, its PostgreSQL sink, "
             f"{peer['grace_hours'] / 24:.0f}-day grace) / bare confluent-kafka consumer"), [
-        Row("hourly counters per unit x procedure: events/s", count(peer["events_per_s"]),
+        Row("hourly counters per unit x procedure: events/s", f"Quix {count(peer['events_per_s'])}",
             count(peer["client_ceiling_events_per_s"]),
             f"{peer['events_per_s'] / peer['client_ceiling_events_per_s']:.3f}x"),
         Row("CivicPulse catch-up / the peer, events/s", f"{count(catch['events_per_s'])} / "

@@ -1,7 +1,7 @@
 """Every benchmark on one throw-away Kafka + PostgreSQL (fresh topics and database per run), then one table.
 
-    .venv/bin/python bench/run_all.py            # what `make bench` runs: ~15 minutes on 2 cores
-    .venv/bin/python bench/run_all.py --quick    # a smoke run of the same code, ~4 minutes
+    .venv/bin/python bench/run_all.py            # what `make bench` runs: ~12 minutes on 2 cores
+    .venv/bin/python bench/run_all.py --quick    # a smoke run of the same code, ~2.5 minutes
 
 1. ingest: HTTP batches of 1/100/1,000 events against a raw aiokafka producer (bench/ingest.py);
 2. metrics: catch-up over N preloaded events (100k) against a raw aiokafka consumer, latency at 2,000/s, CPU, RSS

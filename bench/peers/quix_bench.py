@@ -132,9 +132,9 @@ async def _count(
 ) -> dict[str, Any]:  # fmt: skip
     command = [str(python), str(JOB), "run", "--bootstrap", infra.bootstrap, "--topic", topic, "--group", group,
                "--dsn", dsn, "--table", TABLE, "--state-dir", str(logs / "state"),
-               "--grace-hours", str(grace_hours)]  # fmt: skip
+               "--first-message-file", str(logs / "first-message"), "--grace-hours", str(grace_hours)]  # fmt: skip
     servers = infra.server_cpu_seconds()
-    started = time.perf_counter()
+    started, started_wall = time.perf_counter(), time.time()
     process = spawn(command, log_file=logs / "quix.log", pid_file=logs / "quix.pid", cwd=REPO_ROOT)
     # (seconds, source events committed, sink total, peer CPU s, servers' CPU, peak RSS MB) per sample
     samples: list[tuple[float, int, int, float, dict[str, float], float]] = []
@@ -172,11 +172,18 @@ async def _count(
     at, committed, _, cpu, servers_then, _ = next((s for s in samples if s[2] == final), (exited_s, *last[1:]))
     per_kilo = 1000 / total
     committed_samples = [(s[0], s[1]) for s in samples]
+    start_up = float((logs / "first-message").read_text()) - started_wall
+    # CPU from the last sample before the first record (start-up left out, as CivicPulse's is), else from spawn.
+    before = [sample for sample in samples if sample[0] <= start_up]
+    if before:
+        cpu, servers = cpu - before[-1][3], before[-1][4]
     return {
-        "seconds": round(at, 2),
-        "events_per_s": round(total / at),
+        # From the first record done until PostgreSQL held the final sums (CivicPulse: from /readyz).
+        "seconds": round(at - start_up, 2),
+        "events_per_s": round(total / (at - start_up)),
+        "start_up_s": round(start_up, 2),
         "source_committed_at_visible": committed,
-        "steady_events_per_s": steady_rate(committed_samples),
+        "steady_events_per_s": steady_rate(committed_samples) or None,  # None: all committed at once
         "decile_events_per_s": decile_rates(committed_samples, total),
         "cpu_ms_per_1k_events": {
             "quix": round(cpu * 1000 * per_kilo, 1),

@@ -1,7 +1,7 @@
 """The peer: CivicPulse's counting job written the Quix Streams way (runs in the bench's own venv, see venv.py).
 
     .civicpulse/bench-venv/bin/python bench/peers/quix_counts.py run --bootstrap HOST:PORT --topic T --group G \
-        --dsn postgresql://... --table quix_counts_hourly --state-dir DIR
+        --dsn postgresql://... --table quix_counts_hourly --state-dir DIR --first-message-file FILE
     .civicpulse/bench-venv/bin/python bench/peers/quix_counts.py ceiling --bootstrap HOST:PORT --topic T --total N
 
 `run`: read the canonical event JSON from the events topic (from the start), keep the dossier events that count,
@@ -22,6 +22,7 @@ import json
 import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -86,9 +87,18 @@ def sink(dsn: str, table: str) -> PostgreSQLSink:
 
 def run(args: argparse.Namespace) -> None:
     create_table(args.dsn, args.table)
+    first, done = Path(args.first_message_file), list[int]()
+
+    def processed(topic: str, partition: int, offset: int) -> None:
+        # When the first record is done, in wall-clock seconds: the bench times the job from there, as it times
+        # CivicPulse from /readyz (Quix has no readiness signal; its start-up is reported apart).
+        if not done:
+            done.append(first.write_text(repr(time.time())))
+
     app = Application(
         broker_address=args.bootstrap, consumer_group=args.group, auto_offset_reset="earliest",
         processing_guarantee="exactly-once", state_dir=args.state_dir, loglevel="WARNING",
+        on_message_processed=processed,
     )  # fmt: skip
     events = app.topic(args.topic, value_deserializer="json", timestamp_extractor=occurred_at_ms)
     sdf = app.dataframe(events)
@@ -130,6 +140,7 @@ def main() -> None:
     job.add_argument("--dsn", required=True)
     job.add_argument("--table", default="quix_counts_hourly")
     job.add_argument("--state-dir", required=True)
+    job.add_argument("--first-message-file", required=True, help="where to write when the first record was done")
     job.add_argument("--grace-hours", type=float, default=720)
     job.add_argument("--idle-seconds", type=float, default=10)
     raw = commands.add_parser("ceiling", help="read the topic with a bare confluent-kafka consumer")

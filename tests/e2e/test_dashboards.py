@@ -102,9 +102,15 @@ def variable_queries() -> Iterator[tuple[str, str, str | None, str]]:
 
 
 def alerts_rules_file(path: Path, *, broken_receiver_url: str) -> Path:
-    """The shipped rules, firing at once and notifying a receiver that answers 503 (so retries and failures show)."""
+    """The shipped rules, firing at once and notifying a receiver that answers 503 (so retries and failures show).
+
+    Every rule notifies on its own here (the chronic gaps included, which normally wait for the daily digest), so
+    the notification panels have delivery attempts within the test's minutes.
+    """
     rules = yaml.safe_load(DEFAULT_RULES_FILE.read_text("utf-8"))
     rules["defaults"].update({"for": "0s", "receivers": ["broken-webhook"]})
+    for rule in rules["rules"]:
+        rule.update({"notify": "page", "for": "0s"})
     rules["receivers"] = [{"name": "broken-webhook", "type": "webhook", "url": broken_receiver_url}]
     path.write_text(yaml.safe_dump(rules, sort_keys=False), "utf-8")
     return path

@@ -39,7 +39,7 @@ def demo_arguments() -> dict[str, str]:
 def test_demo_simulator_arguments_parse() -> None:
     args = demo_arguments()
     assert args["--profile"] == "haiphong"
-    assert parse_rate(args["--rate"]) == 50
+    assert parse_rate(args["--rate"]) == 100
     assert args["--no-rhythm"] == "yes"  # a flat rate: the incident shows within minutes at any hour
     assert parse_duration(args["--backfill"]) == timedelta(days=7)
     incident = parse_incident(args["--incident"])

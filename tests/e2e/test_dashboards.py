@@ -18,10 +18,6 @@ Grafana is not available here, so its template variables are substituted with th
 | `$__timeFilter(c)` | `c BETWEEN now() - '6 hours' AND now()` | Grafana's SQL time-range macro                       |
 
 A variable left unsubstituted fails the test, so this table has to grow with the dashboards.
-
-The 766 scorecard's gauges (`civicpulse_index766_*`) land in the metrics service separately: until its /metrics
-names them, their queries must run without error but need not return series (the test warns); once it names them,
-they are held to the same standard as every other query.
 """
 
 from __future__ import annotations
@@ -32,7 +28,6 @@ import re
 import sys
 import time
 import uuid
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -65,7 +60,6 @@ METRIC_NAME = re.compile(r"\b(?:civicpulse[_:]|faststream_)[A-Za-z0-9_:]*|\bALER
 LABEL_VALUES = re.compile(r"label_values\((?:(?P<selector>.+),\s*)?(?P<label>\w+)\)")
 TOKEN = "dashboards-e2e-token"
 DEADLINE_S = 45
-INDEX766 = "civicpulse_index766_"
 
 
 def substitute(text: str, **extra: str) -> str:
@@ -229,11 +223,6 @@ async def sql_rows(dsn: str, query: str) -> int:
         await connection.close()
 
 
-def index766_exposed(metrics: ServiceUnderTest) -> bool:
-    """Whether the metrics service exposes the 766 scorecard's gauges yet."""
-    return f"{INDEX766}total" in metrics.get("/metrics").text
-
-
 async def test_every_dashboard_query_returns_data(stack: Stack, prometheus: PrometheusServer) -> None:
     queries = list(panel_queries())
     assert {q[0] for q in queries} == {p.stem for p in DASHBOARDS}
@@ -243,10 +232,6 @@ async def test_every_dashboard_query_returns_data(stack: Stack, prometheus: Prom
     waiting = {(dashboard, title, kind, query) for dashboard, title, kind, query in queries}
     last_error: dict[tuple[str, str, str, str], str] = {}
     deadline = time.monotonic() + DEADLINE_S
-    index766 = index766_exposed(stack.services["metrics"])
-    for item in sorted(q for q in waiting if INDEX766 in q[3] and not index766):
-        prometheus.query(item[3])  # not exposed yet: the query must still be valid PromQL
-        waiting.discard(item)
     while waiting and time.monotonic() < deadline:
         for item in sorted(waiting):
             _, _, kind, query = item
@@ -267,16 +252,9 @@ async def test_every_dashboard_query_returns_data(stack: Stack, prometheus: Prom
     # Every metric a query names is one Prometheus really has (a typo cannot hide behind another target's data).
     names = prometheus.metric_names()
     used = {name for _, _, kind, query in queries if kind == "promql" for name in METRIC_NAME.findall(query)}
-    if not index766:
-        used = {name for name in used if not name.startswith(INDEX766)}
     assert used - names == set(), f"metrics named by panels but never scraped or recorded: {sorted(used - names)}"
 
     for dashboard, variable, selector, label in variable_queries():
-        if selector and INDEX766 in selector and not index766:
-            continue
         values = prometheus.label_values(label, selector or "{__name__=~'.+'}")
         assert values, f"{dashboard}: variable ${variable} has no values"
     assert stack.broken_receiver.attempts(), "the notification panels' data must come from real delivery attempts"
-    if not index766:
-        warnings.warn(f"the metrics service exposes no {INDEX766}* gauges yet: the 766 scorecard's queries were "
-                      "checked for errors only, not for data", stacklevel=1)  # fmt: skip

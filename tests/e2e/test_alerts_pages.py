@@ -66,6 +66,7 @@ def start_alerts(pipeline: Pipeline, sink: HttpSink, tmp_path: Path) -> ServiceU
         "CIVICPULSE_ALERTS_ADMIN_TOKEN": "e2e-admin-token",
     }
     service = ServiceUnderTest("alerts", ["alerts", "serve"], env=env, log_dir=tmp_path)
+    pipeline.others.append(service)  # stopped with the pipeline, whatever the test's outcome
     service.start()
     return service
 

@@ -171,6 +171,8 @@ class Pipeline:
         )
         self.ingest = ServiceUnderTest("ingest", ["ingest", "serve"], env=self.env, log_dir=workdir)
         self.metrics: list[ServiceUnderTest] = []
+        self.others: list[ServiceUnderTest] = []
+        """Other services a test runs beside the pipeline (alerts): stopped with it."""
         self.refdata = load_reference_data()
 
     def add_metrics(self, name: str = "metrics", **extra: str) -> ServiceUnderTest:
@@ -206,7 +208,7 @@ class Pipeline:
              timeout=60, what=f"province snapshot shows {received} received dossiers")  # fmt: skip
 
     def stop(self) -> None:
-        for service in [self.ingest, *self.metrics]:
+        for service in [self.ingest, *self.metrics, *self.others]:
             service.kill()
 
 

@@ -71,14 +71,17 @@ def kpi_router(board: SnapshotBoard) -> APIRouter:
         level: UnitLevel | None = None,
     ) -> KpiList:
         """Current KPI values, filtered by KPI, window, unit and unit level."""
-        items = [
-            s
-            for s in board.current.values()
-            if (kpi is None or s.kpi == kpi)
-            and (window is None or s.window == window.value)
-            and (unit is None or s.unit_code == unit)
-            and (level is None or s.unit_level == level.value)
+        views = [
+            view
+            for (view_kpi, view_window), view in board.views.items()
+            if (kpi is None or view_kpi == kpi) and (window is None or view_window == window.value)
         ]
+        scoped = (
+            [s for view in views if (s := view.get(unit)) is not None]
+            if unit is not None
+            else [s for view in views for s in view.values()]
+        )
+        items = [s for s in scoped if level is None or s.unit_level == level.value]
         items.sort(key=lambda s: (s.kpi, s.window, s.unit_code))
         return KpiList(count=len(items), items=items)
 
@@ -90,8 +93,8 @@ def kpi_router(board: SnapshotBoard) -> APIRouter:
         first, with numerators and denominators; a unit that ceased to exist answers in `/v1/kpis` only."""
         scoped = [
             s
-            for s in board.current.values()
-            if s.kpi == kpi and s.window == window and s.unit_level == level and board.is_current(s)
+            for s in board.views.get((kpi, window.value), {}).values()
+            if s.unit_level == level and board.is_current(s)
         ]
         with_data = sorted((s for s in scoped if s.ratio is not None), key=lambda s: (-(s.ratio or 0.0), s.unit_code))
         without = sorted((s for s in scoped if s.ratio is None), key=lambda s: s.unit_code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -131,12 +132,14 @@ def register_consumer(
                     connection, parsed.events, lifecycle=settings.metrics_lifecycle_enabled
                 )
                 unknown = await units.unknown_among(connection, outcome.units) if outcome.units else set()
-        for event in outcome.new:
-            metrics.processed.labels(event.type).inc()
-            if event.unit_code in unknown:  # counted all the same: it rolls up once the tree knows the code
-                metrics.unknown_unit_events.labels(event.source).inc()
-            if now - event.occurred_at > LATE_AFTER:
-                metrics.late.labels(event.type).inc()
+        late_before = now - LATE_AFTER
+        for kind, n in Counter(e.type for e in outcome.new).items():
+            metrics.processed.labels(kind).inc(n)
+        # Counted all the same: an unknown unit rolls up once the tree knows the code.
+        for source, n in Counter(e.source for e in outcome.new if e.unit_code in unknown).items():
+            metrics.unknown_unit_events.labels(source).inc(n)
+        for kind, n in Counter(e.type for e in outcome.new if e.occurred_at < late_before).items():
+            metrics.late.labels(kind).inc(n)
         metrics.duplicates.inc(outcome.duplicates)
         for reason in parsed.reasons:
             metrics.dead_lettered.labels(reason).inc()

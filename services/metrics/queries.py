@@ -8,18 +8,6 @@ _COLUMNS = ", ".join(COUNTERS)
 _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COUNTERS)
 
 
-def _add_counts(table: str, keys: tuple[tuple[str, str], ...]) -> str:
-    """Upsert that adds a batch's counts to `table`, keyed by `keys` ((column, array type), ...)."""
-    key_columns = ", ".join(k for k, _ in keys)
-    arrays = [f"${i + 1}::{t}[]" for i, (_, t) in enumerate(keys)]
-    arrays += [f"${i + 1 + len(keys)}::bigint[]" for i in range(len(COUNTERS))]
-    additions = ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in COUNTERS)
-    return (
-        f"INSERT INTO {table} ({key_columns}, {_COLUMNS}) SELECT * FROM unnest({', '.join(arrays)}) "  # noqa: S608
-        f"ON CONFLICT ({key_columns}) DO UPDATE SET {additions}"
-    )
-
-
 # Only ids not seen before come back: those events are new and are counted in this transaction.
 RECORD_EVENT_IDS = """
 INSERT INTO processed_events (event_id, occurred_at)
@@ -28,11 +16,38 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
 
-ADD_COUNTS = _add_counts(
-    "kpi_counts_hourly", (("bucket", "timestamptz"), ("unit_code", "text"), ("procedure_code", "text"))
+# A batch's counter rows per (hour, unit, procedure) are copied (binary COPY) into a session's temporary table;
+# one statement adds them to the hourly table and their sums per (Vietnam day, unit) and per (hour, unit) to the
+# rollups snapshots read. Each insert takes its rows in key order: replicas lock rows alike, no deadlock.
+COUNT_BATCH = "count_batch"
+COUNT_BATCH_COLUMNS = ("bucket", "unit_code", "procedure_code", *COUNTERS)
+CREATE_COUNT_BATCH = f"""
+CREATE TEMPORARY TABLE IF NOT EXISTS {COUNT_BATCH} (
+    bucket timestamptz NOT NULL, unit_code text NOT NULL, procedure_code text NOT NULL,
+    {", ".join(f"{c} bigint NOT NULL" for c in COUNTERS)}
+) ON COMMIT DELETE ROWS
+"""
+
+
+def _additions(table: str) -> str:
+    return ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in COUNTERS)
+
+
+ADD_COUNT_BATCH = f"""
+WITH hourly AS (
+    INSERT INTO kpi_counts_hourly (bucket, unit_code, procedure_code, {_COLUMNS})
+    SELECT bucket, unit_code, procedure_code, {_COLUMNS} FROM {COUNT_BATCH} ORDER BY bucket, unit_code, procedure_code
+    ON CONFLICT (bucket, unit_code, procedure_code) DO UPDATE SET {_additions("kpi_counts_hourly")}
+), daily AS (
+    INSERT INTO kpi_counts_daily (day, unit_code, {_COLUMNS})
+    SELECT (bucket AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, unit_code, {_SUMS} FROM {COUNT_BATCH}
+    GROUP BY 1, 2 ORDER BY 1, 2
+    ON CONFLICT (day, unit_code) DO UPDATE SET {_additions("kpi_counts_daily")}
 )
-ADD_DAILY = _add_counts("kpi_counts_daily", (("day", "date"), ("unit_code", "text")))
-ADD_UNIT_HOURLY = _add_counts("kpi_counts_unit_hourly", (("bucket", "timestamptz"), ("unit_code", "text")))
+INSERT INTO kpi_counts_unit_hourly (bucket, unit_code, {_COLUMNS})
+SELECT bucket, unit_code, {_SUMS} FROM {COUNT_BATCH} GROUP BY 1, 2 ORDER BY 1, 2
+ON CONFLICT (bucket, unit_code) DO UPDATE SET {_additions("kpi_counts_unit_hourly")}
+"""  # noqa: S608 (table and column names are constants)
 
 TOUCH_PROCEDURE_ONLINE = """
 INSERT INTO procedure_online AS p (unit_code, procedure_code, last_online_at)
@@ -50,11 +65,18 @@ ON CONFLICT (source) DO UPDATE SET
     events = s.events + excluded.events
 """
 
+# The batch's units are also marked changed for the snapshot leader (0011), in the same transaction as the counts.
 TOUCH_UNITS = """
-INSERT INTO unit_activity AS u (unit_code, last_occurred_at)
-SELECT * FROM unnest($1::text[], $2::timestamptz[])
-ON CONFLICT (unit_code) DO UPDATE SET last_occurred_at = greatest(u.last_occurred_at, excluded.last_occurred_at)
+WITH activity AS (
+    INSERT INTO unit_activity AS u (unit_code, last_occurred_at)
+    SELECT * FROM unnest($1::text[], $2::timestamptz[])
+    ON CONFLICT (unit_code) DO UPDATE SET last_occurred_at = greatest(u.last_occurred_at, excluded.last_occurred_at)
+)
+INSERT INTO snapshot_changes (unit_code) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING
 """
+
+# The leader takes the marks before it reads: a unit counted after this statement stays marked for the next round.
+CLAIM_CHANGED_UNITS = "DELETE FROM snapshot_changes RETURNING unit_code"
 
 PUBLISH_PROCEDURES = """
 INSERT INTO procedure_catalogue (unit_code, procedure_code, service_level, origin, updated_at)
@@ -63,35 +85,53 @@ ON CONFLICT (unit_code, procedure_code) DO UPDATE SET
     service_level = excluded.service_level, origin = 'event', updated_at = now()
 """
 
-# Per unit (not yet rolled up to ancestors): whole days from the daily table, partial days from the hourly one.
-WINDOW_TOTALS = f"""
+
+def _window_totals(*, some_units: bool) -> str:
+    only = " AND unit_code = ANY($7::text[])" if some_units else ""
+    return f"""
 SELECT unit_code, {_SUMS} FROM (
-    SELECT unit_code, {_COLUMNS} FROM kpi_counts_daily WHERE day BETWEEN $1 AND $2
+    SELECT unit_code, {_COLUMNS} FROM kpi_counts_daily WHERE day BETWEEN $1 AND $2{only}
     UNION ALL
     SELECT unit_code, {_COLUMNS} FROM kpi_counts_unit_hourly
-    WHERE (bucket >= $3 AND bucket < $4) OR (bucket >= $5 AND bucket < $6)
+    WHERE ((bucket >= $3 AND bucket < $4) OR (bucket >= $5 AND bucket < $6)){only}
 ) parts
 GROUP BY unit_code
 """  # noqa: S608 (column names are constants)
 
-# For each unit and its subtree: procedures offered online, and of those, used online since each window start.
-USAGE = """
+
+# Per unit (not yet rolled up to ancestors): whole days from the daily table, partial days from the hourly one;
+# `_OF` only for the units in $7 (those whose counts changed).
+WINDOW_TOTALS = _window_totals(some_units=False)
+WINDOW_TOTALS_OF = _window_totals(some_units=True)
+
+
+def _usage(*, some_scopes: bool) -> str:
+    only = "WHERE c.ancestor_code = ANY($1::text[])" if some_scopes else ""
+    offline = "AND" if some_scopes else "WHERE"
+    return f"""
 WITH offered AS (
     SELECT DISTINCT c.ancestor_code AS unit_code, pc.procedure_code
     FROM procedure_catalogue pc
     JOIN unit_closure c ON c.descendant_code = pc.unit_code
-    WHERE pc.service_level <> 'offline'
+    {only} {offline} pc.service_level <> 'offline'
 ), used AS (
     SELECT c.ancestor_code AS unit_code, p.procedure_code, max(p.last_online_at) AS last_online_at
     FROM procedure_online p
     JOIN unit_closure c ON c.descendant_code = p.unit_code
+    {only}
     GROUP BY 1, 2
 )
 SELECT o.unit_code, count(*) AS denominator, array_agg(u.last_online_at) FILTER (WHERE u.last_online_at IS NOT NULL)
     AS last_online
 FROM offered o LEFT JOIN used u USING (unit_code, procedure_code)
 GROUP BY o.unit_code
-"""
+"""  # noqa: S608 (fixed fragments)
+
+
+# For each unit and its subtree: procedures offered online, and the newest online use of each (a window counts
+# those used since its start); `_OF` only for the scopes in $1.
+USAGE = _usage(some_scopes=False)
+USAGE_OF = _usage(some_scopes=True)
 
 CLOSURE = "SELECT ancestor_code, descendant_code FROM unit_closure"
 
@@ -132,6 +172,7 @@ ON CONFLICT (kpi, window_name, unit_code) DO UPDATE SET
 SELECT_SNAPSHOTS = """
 SELECT kpi, window_name, unit_code, unit_level, numerator, denominator, ratio, window_start, window_end, computed_at
 FROM kpi_snapshot
+WHERE computed_at >= coalesce($1, '-infinity'::timestamptz)
 """
 
 SOURCE_ACTIVITY = "SELECT source, last_occurred_at, last_processed_at, events FROM source_activity"

@@ -15,12 +15,14 @@ import asyncpg
 from services.metrics import queries, store, units
 from services.metrics.board import SnapshotBoard
 from services.metrics.core.kpis import KpiDefinition
+from services.metrics.core.snapshot_tree import SnapshotTree
+from services.metrics.core.windows import all_windows
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import PipelineMetrics
 from shared.producer import OutgoingRecord, RecordSink
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
-from shared.snapshots import KpiSnapshot, snapshot_adapter
+from shared.snapshots import KpiSnapshot, SnapshotScope, snapshot_adapter
 
 log = logging.getLogger(__name__)
 SNAPSHOT_HEADERS = (("content-type", b"application/json"),)
@@ -65,13 +67,17 @@ class SnapshotRefresher:
         self._next_refdata = 0.0
         self._next_directory = 0.0
         self._last_compute_s = 0.0
+        self._next_publish = 0.0
+        self._follower_since: datetime | None = None
+        self._tree: SnapshotTree | None = None
+        self._unpublished: dict[SnapshotScope, KpiSnapshot] = {}
 
     @property
     def is_leader(self) -> bool:
         return self._leader_connection is not None
 
     def mark_dirty(self) -> None:
-        """Counts changed: recompute at the next tick."""
+        """Counts changed here: recompute at the next tick (other replicas' counts are found by their marks)."""
         self._dirty.set()
 
     def reload_reference_data(self) -> None:
@@ -110,7 +116,18 @@ class SnapshotRefresher:
                     self._board.units = await units.unit_directory(connection)
                     self._refdata_due = False
                     self._next_directory = monotonic + self._settings.metrics_refdata_refresh_s
-                self._board.replace(await store.load_snapshots(connection))
+                # What the leader wrote since the newest row seen (that one again: its round may have had more);
+                # the whole table now and then (a new leader's clock may lag).
+                whole = self._follower_since is None or monotonic >= self._next_full
+                loaded = await store.load_snapshots(connection, since=None if whole else self._follower_since)
+                if whole:
+                    self._board.replace(loaded)
+                    self._next_full = monotonic + self._settings.metrics_full_refresh_interval_s
+                else:
+                    self._board.update(loaded)
+                newest = max((s.computed_at for s in loaded), default=None)
+                if newest is not None and (self._follower_since is None or newest > self._follower_since):
+                    self._follower_since = newest
                 await self._read_sources(connection)
             return
         connection = self._leader_connection
@@ -118,13 +135,17 @@ class SnapshotRefresher:
             await self._sync_reference_data(connection)
             self._board.units = await units.unit_directory(connection)
             self._next_refdata = monotonic + self._settings.metrics_refdata_refresh_s
+            self._tree = None  # units, levels, aliases or the catalogue may have changed: read everything again
             self._dirty.set()  # a unit or alias the tree gained rolls its counts up now, not at the next full run
         full = monotonic >= self._next_full
-        if self._dirty.is_set() or full:
-            self._dirty.clear()
-            await self._recompute(connection, full=full)
-            if full:
-                self._next_full = monotonic + self._settings.metrics_full_refresh_interval_s
+        # Every tick looks: the marks show any replica's counts, and windows move when the hour turns.
+        self._dirty.clear()
+        await self._recompute(connection, full=full)
+        if full:
+            self._next_full = monotonic + self._settings.metrics_full_refresh_interval_s
+        if full or monotonic >= self._next_publish:
+            await self._publish(connection)
+            self._next_publish = monotonic + self._settings.metrics_snapshot_publish_interval_s
         await self._read_sources(connection)
         if monotonic >= self._next_prune:
             await self._prune(connection)
@@ -132,16 +153,46 @@ class SnapshotRefresher:
 
     async def _recompute(self, connection: Any, *, full: bool) -> None:
         started = time.perf_counter()
-        snapshots = await store.compute_snapshots(connection, now=self._clock(), definitions=self._definitions)
-        previous = self._board.current
-        changed = [s for s in snapshots if s.scope not in previous or not s.same_value(previous[s.scope])]
-        self._board.replace(snapshots)  # served from here on; the table and the topic follow
+        now = self._clock()
+        bounds = all_windows(now=now)
+        tree, self._tree = self._tree, None  # until this round has been applied whole: a failed one rebuilds
+        changed = await store.claim_changed_units(connection)  # before reading: later counts stay marked
+        if tree is None or full:
+            tree, read = await store.read_tree(connection, now=now, definitions=self._definitions)
+        else:
+            whole = {b.name for b in tree.stale(bounds)}
+            if not changed and not whole:
+                self._tree = tree
+                return
+            read = await store.read_changes(
+                connection, bounds, whole=whole, changed=changed, usage_of=tree.scopes_above(changed)
+            )
+        # Rolling the difference up and building the snapshots is pure work: off the loop that serves and counts.
+        snapshots = await asyncio.to_thread(tree.advance, read, bounds, now=now)
+        self._tree = tree
+        if full or len(read.whole) == len(bounds):
+            changed_snapshots = snapshots
+            self._board.replace(snapshots)
+        else:
+            current = self._board.current
+            changed_snapshots = [s for s in snapshots if (was := current.get(s.scope)) is None or not s.same_value(was)]
+            self._board.update(snapshots, whole={name.value for name in read.whole})
         self._last_compute_s = time.perf_counter() - started
         self._metrics.snapshot_seconds.observe(self._last_compute_s)
-        published = snapshots if full else changed
+        self._metrics.snapshot_scopes.observe(len(snapshots))
+        if full:
+            self._unpublished.clear()
+        self._unpublished.update((s.scope, s) for s in changed_snapshots)
+
+    async def _publish(self, connection: Any) -> None:
+        """The table and the topic get the newest snapshot of each scope that changed since the last time."""
+        published = list(self._unpublished.values())
+        self._unpublished.clear()
+        if not published:
+            return
         await store.write_snapshots(connection, published)
         try:
-            # Tens of thousands at a full refresh: one call, batched per partition, returning once all are acked.
+            # Tens of thousands after an hour turns: one call, batched per partition, returning once all are acked.
             await self._producer.send_all(snapshot_records(published, topic=self._settings.topic_snapshots))
         except Exception:  # Kafka down: the table is current; republish everything once it is back
             log.warning("publishing snapshots failed; will republish all", exc_info=True)

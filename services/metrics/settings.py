@@ -18,10 +18,21 @@ class MetricsSettings(ServiceSettings, PostgresSettings, HttpSettings, Reference
     metrics_batch_timeout_ms: int = Field(default=100, ge=1, description="Longest wait to fill a batch.")
     metrics_retry_backoff_s: float = Field(default=1.0, gt=0, description="Pause before a failed batch is retried.")
     metrics_snapshot_interval_s: float = Field(
-        default=0.5, gt=0, description="How often changed counts are turned into snapshots."
+        default=0.25,
+        gt=0,
+        description="How often the units whose counts changed (on any replica) are turned into the snapshots served.",
+    )
+    metrics_snapshot_publish_interval_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How often the snapshots that changed are written to the table and the snapshots topic (the "
+        "newest of each scope).",
     )
     metrics_full_refresh_interval_s: float = Field(
-        default=60.0, gt=0, description="Every snapshot is recomputed and republished this often (windows roll)."
+        default=900.0,
+        gt=0,
+        description="Every snapshot is recomputed from scratch and republished this often (a window is read whole "
+        "anyway when the hour turns).",
     )
     metrics_bucket_retention_days: int = Field(
         default=400, ge=2, description="Hourly buckets older than this are pruned; older events are dead-lettered."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 import asyncpg
 
 from services.metrics import dossiers, queries
-from services.metrics.core.counters import COUNTERS, aggregate, last_online, roll_up, rollups
+from services.metrics.core.counters import aggregate, last_online
 from services.metrics.core.kpis import KpiDefinition
-from services.metrics.core.snapshots import build_snapshots
-from services.metrics.core.windows import HOUR, all_windows, window_parts
+from services.metrics.core.snapshot_tree import SnapshotTree, TreeRead
+from services.metrics.core.windows import WindowBounds, all_windows, window_parts
 from shared.events import Event, ProcedurePublished
+from shared.kpi_catalogue import WindowName
 from shared.snapshots import KpiSnapshot
 
 if TYPE_CHECKING:
@@ -66,23 +67,17 @@ async def record_batch(connection: Connection, events: Sequence[Event], *, lifec
 
 @dataclass(frozen=True, slots=True)
 class CountRows:
-    """What a batch's new events add to the counters, as rows per key (computed off the event loop)."""
+    """What a batch's new events add to the counters (computed off the event loop): rows for `COUNT_BATCH`."""
 
-    counts: list[tuple[tuple[Any, ...], list[int]]]
-    daily: list[tuple[tuple[Any, ...], list[int]]]
-    hourly: list[tuple[tuple[Any, ...], list[int]]]
+    counts: list[tuple[Any, ...]]
     online: list[tuple[tuple[str, str], datetime]]
     published: list[tuple[tuple[str, str], ProcedurePublished]]
 
 
 def count_rows(new: Sequence[Event]) -> CountRows:
-    """The counter rows of new events, each list in a fixed order (replicas lock rows alike: no deadlock)."""
-    counts = aggregate(new)
-    daily, hourly = rollups(counts)
+    """The counter rows of new events: (hour, unit, procedure, *counters); PostgreSQL orders and rolls them up."""
     return CountRows(
-        counts=sorted((tuple(k), v) for k, v in counts.items()),
-        daily=sorted(daily.items()),
-        hourly=sorted(hourly.items()),
+        counts=[(key.bucket, key.unit_code, key.procedure_code, *values) for key, values in aggregate(new).items()],
         online=sorted(last_online(new).items()),
         published=sorted(
             {(e.unit_code, e.procedure_code): e for e in new if isinstance(e, ProcedurePublished)}.items()
@@ -103,9 +98,12 @@ async def alongside(statement: Awaitable[T], compute: Callable[[], U]) -> tuple[
 
 
 async def _write_counts(connection: Connection, new: Sequence[Event], rows: CountRows) -> None:
-    await _add(connection, queries.ADD_COUNTS, rows.counts)
-    await _add(connection, queries.ADD_DAILY, rows.daily)
-    await _add(connection, queries.ADD_UNIT_HOURLY, rows.hourly)
+    if rows.counts:
+        await connection.execute(queries.CREATE_COUNT_BATCH)
+        await connection.copy_records_to_table(
+            queries.COUNT_BATCH, records=rows.counts, columns=queries.COUNT_BATCH_COLUMNS
+        )
+        await connection.execute(queries.ADD_COUNT_BATCH)
     if rows.online:
         await connection.execute(
             queries.TOUCH_PROCEDURE_ONLINE,
@@ -121,14 +119,6 @@ async def _write_counts(connection: Connection, new: Sequence[Event], rows: Coun
             [code for (_, code), _ in rows.published],
             [e.service_level.value for _, e in rows.published],
         )
-
-
-async def _add(connection: Connection, query: str, rows: Sequence[tuple[tuple[Any, ...], list[int]]]) -> None:
-    if not rows:
-        return
-    keys = list(zip(*(key for key, _ in rows), strict=True))
-    columns = list(zip(*(values for _, values in rows), strict=True))
-    await connection.execute(query, *(list(k) for k in keys), *(list(c) for c in columns))
 
 
 async def _touch_activity(connection: Connection, events: Sequence[Event]) -> None:
@@ -148,43 +138,83 @@ async def _touch_activity(connection: Connection, events: Sequence[Event]) -> No
     await connection.execute(queries.TOUCH_UNITS, units, [newest_by_unit[u] for u in units])
 
 
-async def compute_snapshots(
+async def claim_changed_units(connection: Connection) -> frozenset[str]:
+    """The unit codes counted since the last claim, unmarked (run it before reading what they changed)."""
+    return frozenset(r["unit_code"] for r in await connection.fetch(queries.CLAIM_CHANGED_UNITS))
+
+
+async def read_tree(
     connection: Connection, *, now: datetime, definitions: Sequence[KpiDefinition]
-) -> list[KpiSnapshot]:
-    """Every KPI for every unit and window at `now`, from the day and hour rollups (one repeatable-read view)."""
-    snapshots: list[KpiSnapshot] = []
-    windows = all_windows(now=now)
+) -> tuple[SnapshotTree, TreeRead]:
+    """The unit tree and every window's totals at `now` (one repeatable-read view): a tree that knows nothing yet
+    and the read that fills it."""
+    bounds = all_windows(now=now)
     async with connection.transaction(isolation="repeatable_read", readonly=True):
         units = {r["code"]: r["level"] for r in await connection.fetch(queries.UNITS)}
         ancestors: dict[str, list[str]] = {}
         for r in await connection.fetch(queries.CLOSURE):
             ancestors.setdefault(r["descendant_code"], []).append(r["ancestor_code"])
+        read = await _read(connection, bounds, whole={b.name for b in bounds}, changed=frozenset(), usage_of=None)
+    return SnapshotTree(units=units, ancestors=ancestors, definitions=definitions), read
+
+
+async def read_changes(
+    connection: Connection,
+    bounds: Sequence[WindowBounds],
+    *,
+    whole: Collection[WindowName],
+    changed: frozenset[str],
+    usage_of: Collection[str],
+) -> TreeRead:
+    """Windows in `whole` for every unit, the others for the `changed` codes only, and the usage of the scopes
+    `usage_of` (one repeatable-read view)."""
+    async with connection.transaction(isolation="repeatable_read", readonly=True):
+        return await _read(connection, bounds, whole=whole, changed=changed, usage_of=usage_of)
+
+
+async def _read(
+    connection: Connection,
+    bounds: Sequence[WindowBounds],
+    *,
+    whole: Collection[WindowName],
+    changed: frozenset[str],
+    usage_of: Collection[str] | None,
+) -> TreeRead:
+    totals: dict[WindowName, dict[str, list[int]]] = {}
+    some = sorted(changed)
+    for window in bounds:
+        if window.name not in whole and not some:
+            continue
+        parts = window_parts(window)
+        ranges = [*parts.hour_ranges, (window.first_bucket,) * 2, (window.first_bucket,) * 2][:2]  # empty ranges
+        parameters: list[Any] = [parts.first_day, parts.last_day, *ranges[0], *ranges[1]]
+        if window.name in whole:
+            rows = await connection.fetch(queries.WINDOW_TOTALS, *parameters)
+        else:
+            rows = await connection.fetch(queries.WINDOW_TOTALS_OF, *parameters, some)
+        totals[window.name] = {r[0]: list(r)[1:] for r in rows}
+    if usage_of is None:
         usage_rows = await connection.fetch(queries.USAGE)
-        for window in windows:
-            parts = window_parts(window)
-            ranges = [*parts.hour_ranges, (now, now), (now, now)][:2]  # empty ranges fill unused parameters
-            rows = await connection.fetch(
-                queries.WINDOW_TOTALS,
-                parts.first_day,
-                parts.last_day,
-                ranges[0][0],
-                ranges[0][1],
-                ranges[1][0],
-                ranges[1][1],
-            )
-            per_unit = {r["unit_code"]: [r[c] for c in COUNTERS] for r in rows}
-            totals = roll_up(per_unit, ancestors)
-            start, end = window.first_bucket, window.last_bucket + HOUR
-            usage = {
-                r["unit_code"]: (sum(1 for t in r["last_online"] or () if start <= t < end), r["denominator"])
-                for r in usage_rows
-            }
-            snapshots.extend(
-                build_snapshots(
-                    window=window, totals=totals, usage=usage, units=units, definitions=definitions, computed_at=now
-                )
-            )
-    return snapshots
+    elif usage_of:
+        usage_rows = await connection.fetch(queries.USAGE_OF, sorted(usage_of))
+    else:
+        usage_rows = []
+    usage = {r["unit_code"]: (r["denominator"], tuple(r["last_online"] or ())) for r in usage_rows}
+    return TreeRead(
+        totals=totals,
+        whole=frozenset(whole),
+        changed=changed,
+        usage=usage,
+        usage_scopes=None if usage_of is None else frozenset(usage_of),
+    )
+
+
+async def compute_snapshots(
+    connection: Connection, *, now: datetime, definitions: Sequence[KpiDefinition]
+) -> list[KpiSnapshot]:
+    """Every KPI for every unit and window at `now`, from the day and hour rollups (one repeatable-read view)."""
+    tree, read = await read_tree(connection, now=now, definitions=definitions)
+    return tree.advance(read, all_windows(now=now), now=now)
 
 
 async def write_snapshots(connection: Connection, snapshots: Sequence[KpiSnapshot]) -> None:
@@ -206,9 +236,10 @@ async def write_snapshots(connection: Connection, snapshots: Sequence[KpiSnapsho
     )
 
 
-async def load_snapshots(connection: Connection) -> list[KpiSnapshot]:
-    """The current-snapshot table."""
-    rows = await connection.fetch(queries.SELECT_SNAPSHOTS)
+async def load_snapshots(connection: Connection, *, since: datetime | None = None) -> list[KpiSnapshot]:
+    """The current-snapshot table; with `since`, only the rows computed then or later (the leader writes a round's
+    rows in one statement, rounds in order)."""
+    rows = await connection.fetch(queries.SELECT_SNAPSHOTS, since)
     return [
         KpiSnapshot(
             kpi=r["kpi"],

@@ -27,6 +27,7 @@ class PipelineMetrics:
     batch_size: Histogram
     lag: Gauge
     snapshot_seconds: Histogram
+    snapshot_scopes: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> PipelineMetrics:
@@ -68,9 +69,15 @@ class PipelineMetrics:
             ),
             snapshot_seconds=Histogram(
                 "civicpulse_snapshot_seconds",
-                "Time to recompute every KPI snapshot.",
+                "Time of one snapshot round: claiming the changed units, reading them, rolling up, building.",
                 registry=registry,
-                buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+                buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            ),
+            snapshot_scopes=Histogram(
+                "civicpulse_snapshot_scopes",
+                "Snapshots one round rebuilt (every scope when a window moved or at a full refresh).",
+                registry=registry,
+                buckets=(10, 100, 1000, 10_000, 100_000, 1_000_000),
             ),
         )
 

@@ -268,6 +268,9 @@ CREATE TABLE public.silences (
     deleted_at timestamp with time zone,
     CONSTRAINT silences_check CHECK ((ends_at > starts_at))
 );
+CREATE TABLE public.snapshot_changes (
+    unit_code text NOT NULL
+);
 CREATE TABLE public.source_activity (
     source text NOT NULL,
     last_occurred_at timestamp with time zone NOT NULL,
@@ -405,6 +408,8 @@ ALTER TABLE ONLY public.processing_time_daily
     ADD CONSTRAINT processing_time_daily_pkey PRIMARY KEY (unit_code, day, procedure_code, bin);
 ALTER TABLE ONLY public.silences
     ADD CONSTRAINT silences_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.snapshot_changes
+    ADD CONSTRAINT snapshot_changes_pkey PRIMARY KEY (unit_code);
 ALTER TABLE ONLY public.source_activity
     ADD CONSTRAINT source_activity_pkey PRIMARY KEY (source);
 ALTER TABLE ONLY public.unit_activity
@@ -420,7 +425,9 @@ CREATE INDEX alert_history_at_idx ON public.alert_history USING btree (at);
 CREATE INDEX alert_state_status_idx ON public.alert_state USING btree (status);
 CREATE INDEX dossier_state_closed ON public.dossier_state USING btree (completed_at) WHERE (completed_at IS NOT NULL);
 CREATE INDEX dossier_state_running_due ON public.dossier_state USING btree (running_due) WHERE (running_due IS NOT NULL);
+CREATE INDEX kpi_counts_daily_unit ON public.kpi_counts_daily USING btree (unit_code, day);
 CREATE INDEX kpi_counts_hourly_unit ON public.kpi_counts_hourly USING btree (unit_code, bucket);
+CREATE INDEX kpi_counts_unit_hourly_unit ON public.kpi_counts_unit_hourly USING btree (unit_code, bucket);
 CREATE INDEX notification_outbox_alert_idx ON public.notification_outbox USING btree (alert_id, receiver, id) WHERE (status = 'pending'::text);
 CREATE INDEX notification_outbox_due_idx ON public.notification_outbox USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 CREATE INDEX notification_outbox_queued_idx ON public.notification_outbox USING btree (receiver, id) WHERE (status = 'queued'::text);

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.metrics.core.counters import COUNTERS, CounterKey, aggregate, increments, roll_up
+from services.metrics.core.counters import COUNTERS, CounterKey, aggregate, counter_key, increments, roll_up
 from services.metrics.core.kpis import DEFAULT_KPIS, KpiDefinition, kpi_definitions, ratio
 from services.metrics.core.snapshots import build_snapshots
 from services.metrics.core.windows import day_start, vietnam_day, window_bounds, window_parts
@@ -167,6 +167,20 @@ def test_batches_counted_apart_add_up_to_the_whole_in_any_order(seed: int, cut: 
     assert aggregate(reversed(events)) == whole
 
 
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_the_counting_hot_path_adds_exactly_the_increments_of_each_event(seed: int) -> None:
+    events = random_events(200, seed=seed, now=datetime(2026, 5, 10, tzinfo=UTC), days=40)
+    expected: dict[CounterKey, list[int]] = {}
+    for event in events:
+        if adds := increments(event):
+            row = expected.setdefault(counter_key(event), [0] * len(COUNTERS))
+            for name, value in adds.items():
+                row[COUNTERS.index(name)] += value
+    assert aggregate(events) == expected
+    assert aggregate(events[::-1]) == expected
+
+
 def upserted(batches: list[dict[CounterKey, list[int]]]) -> dict[CounterKey, list[int]]:
     """What `kpi_counts_hourly` holds after each batch's rows are added in turn (the upsert: row + excluded)."""
     table: dict[CounterKey, list[int]] = {}
@@ -186,8 +200,8 @@ def test_ratios_stay_between_zero_and_one(seed: int) -> None:
             totals[name] += value
     for definition in DEFAULT_KPIS:
         if definition.numerator:
-            value = ratio(*definition.evaluate(totals))
-            assert value is None or 0.0 <= value <= 1.0
+            got = ratio(*definition.evaluate(totals))
+            assert got is None or 0.0 <= got <= 1.0
 
 
 @settings(max_examples=200, deadline=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Annotated
 
@@ -35,6 +36,14 @@ def serve(
             application = create_app(settings, serve_while_connecting=True)
         except CredentialsError as exc:
             raise ConfigurationError(f"CIVICPULSE_INGEST_TOKENS_FILE: {exc}") from None
+    # The start-up objects (FastAPI, pydantic schemas, reference data) are frozen out of cyclic collections: a
+    # full collection scanned them all, ~55 ms each here (gc.callbacks), a stall for every request in flight.
+    # Requests allocate short-lived, mostly acyclic objects that reference counting frees; generation 0 is
+    # collected ~70x less often (young collections were ~3% of the CPU of 1- and 100-event requests).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+    # loop="auto" and http="auto" are uvloop and httptools (declared in pyproject): ~25% less CPU per one-event
+    # request than asyncio's loop and h11 (500-570 against 720-810 us, alternating runs; no change at 100 events).
     uvicorn.run(
         application,
         host=host or settings.http_host,

@@ -23,6 +23,7 @@ from services.ingest.auth import DEV_SOURCE, DEV_TOKEN, Credentials, Credentials
 from services.ingest.core.adapters import ADAPTERS, AdapterContext, ProcedureInfo
 from services.ingest.core.ratelimit import RateLimiter
 from services.ingest.dialect import dialect_router
+from services.ingest.grouped_send import GroupedSink
 from services.ingest.intake import Intake
 from services.ingest.openapi import install_event_schemas
 from services.ingest.raw_intake import RawIntake, register_raw_intake
@@ -144,7 +145,7 @@ def build_service(
     )
     register_raw_intake(broker, raw_intake, settings=settings)
     intake = Intake(
-        publisher=sink, limiter=RateLimiter(credentials.rate_limits, clock=monotonic), metrics=metrics,
+        publisher=GroupedSink(sink), limiter=RateLimiter(credentials.rate_limits, clock=monotonic), metrics=metrics,
         topic=settings.topic_events,
     )  # fmt: skip
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -39,6 +40,11 @@ class ErrorOut(BaseModel):
     """Why the request was refused."""
 
     detail: str
+
+
+def accepted(batch: BatchAccepted) -> Response:
+    """The 202 answer, serialised once by the model (FastAPI's response_model path would validate it again)."""
+    return Response(batch.__pydantic_serializer__.to_json(batch), status_code=202, media_type="application/json")
 
 
 def rejected(problems: list[Problem]) -> JSONResponse:

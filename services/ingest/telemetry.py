@@ -75,6 +75,8 @@ class RequestMetricsMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: IngestMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The labelled children by (route, method, status): `labels()` takes a lock and builds them each time.
+        self._children: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,9 +94,14 @@ class RequestMetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = _route_template(scope)
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
-            self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+            key = (_route_template(scope), scope["method"], str(status))
+            children = self._children.get(key)
+            if children is None:
+                children = self._children[key] = (
+                    self.metrics.requests.labels(*key), self.metrics.latency.labels(key[0])
+                )  # fmt: skip
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
 
 
 def _route_template(scope: Scope) -> str:

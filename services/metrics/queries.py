@@ -72,11 +72,20 @@ WITH activity AS (
     SELECT * FROM unnest($1::text[], $2::timestamptz[])
     ON CONFLICT (unit_code) DO UPDATE SET last_occurred_at = greatest(u.last_occurred_at, excluded.last_occurred_at)
 )
-INSERT INTO snapshot_changes (unit_code) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING
+INSERT INTO snapshot_changes (unit_code) SELECT unnest($1::text[])
+ON CONFLICT (unit_code) DO UPDATE SET unit_code = excluded.unit_code
 """
+# The update (not DO NOTHING) locks a mark that already exists until the batch commits: the leader can't take it
+# and read the units while the batch's counts are still invisible to it.
 
-# The leader takes the marks before it reads: a unit counted after this statement stays marked for the next round.
-CLAIM_CHANGED_UNITS = "DELETE FROM snapshot_changes RETURNING unit_code"
+# The leader takes the marks before it reads: a batch still open keeps its marks locked, and the leader waits for
+# it (a batch that marks later leaves a mark for the next round). Locked in code order, as the batches lock them:
+# no deadlock.
+CLAIM_CHANGED_UNITS = """
+DELETE FROM snapshot_changes
+WHERE unit_code IN (SELECT unit_code FROM snapshot_changes ORDER BY unit_code FOR UPDATE)
+RETURNING unit_code
+"""
 
 PUBLISH_PROCEDURES = """
 INSERT INTO procedure_catalogue (unit_code, procedure_code, service_level, origin, updated_at)

@@ -22,10 +22,12 @@ from services.metrics.telemetry import PipelineMetrics
 from shared.producer import OutgoingRecord, RecordSink
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
-from shared.snapshots import KpiSnapshot, SnapshotScope, snapshot_adapter
+from shared.snapshots import KpiSnapshot, snapshot_adapter
 
 log = logging.getLogger(__name__)
 SNAPSHOT_HEADERS = (("content-type", b"application/json"),)
+PUBLISH_CHUNK = 400
+"""Scopes (each: every KPI) built, written and sent at a time while publishing."""
 
 
 def utc_now() -> datetime:
@@ -67,10 +69,12 @@ class SnapshotRefresher:
         self._next_refdata = 0.0
         self._next_directory = 0.0
         self._last_compute_s = 0.0
-        self._next_publish = 0.0
         self._follower_since: datetime | None = None
         self._tree: SnapshotTree | None = None
-        self._unpublished: dict[SnapshotScope, KpiSnapshot] = {}
+        self._served: SnapshotTree | None = None
+        """The tree the board serves (as a round reads, `_tree` is None until it has been applied)."""
+        self._unpublished: set[tuple[str, str]] = set()
+        """(window, scope) pairs whose snapshots moved since they were last published."""
 
     @property
     def is_leader(self) -> bool:
@@ -86,7 +90,9 @@ class SnapshotRefresher:
         self._dirty.set()
 
     async def run(self) -> None:
-        """Tick until cancelled; a failing tick is logged and retried, never fatal."""
+        """Tick until cancelled; a failing tick is logged and retried, never fatal. Publishing runs beside it, so
+        a long publish (every scope, after the hour turns) does not hold up the snapshots served."""
+        publisher = asyncio.create_task(self._publish_forever(), name="snapshot-publisher")
         try:
             while True:
                 with contextlib.suppress(TimeoutError):
@@ -102,7 +108,22 @@ class SnapshotRefresher:
                     # backlog), leave PostgreSQL at least twice that time for counting.
                     await asyncio.sleep(max(self._settings.metrics_snapshot_interval_s, 2 * self._last_compute_s))
         finally:
+            publisher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await publisher
             await self._drop_leadership()
+
+    async def _publish_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._settings.metrics_snapshot_publish_interval_s)
+            if not self.is_leader or not self._unpublished:
+                continue
+            try:
+                async with self._pool.acquire() as connection:
+                    await self._publish(connection)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                log.warning("writing snapshots failed; will write all", exc_info=True)
+                self._next_full = 0.0
 
     async def tick(self) -> None:
         """One round: as leader compute and publish; as follower read what the leader wrote."""
@@ -143,22 +164,20 @@ class SnapshotRefresher:
         await self._recompute(connection, full=full)
         if full:
             self._next_full = monotonic + self._settings.metrics_full_refresh_interval_s
-        if full or monotonic >= self._next_publish:
-            await self._publish(connection)
-            self._next_publish = monotonic + self._settings.metrics_snapshot_publish_interval_s
         await self._read_sources(connection)
         if monotonic >= self._next_prune:
             await self._prune(connection)
             self._next_prune = monotonic + self._settings.metrics_prune_interval_s
 
     async def _recompute(self, connection: Any, *, full: bool) -> None:
-        started = time.perf_counter()
         now = self._clock()
         bounds = all_windows(now=now)
         tree, self._tree = self._tree, None  # until this round has been applied whole: a failed one rebuilds
         changed = await store.claim_changed_units(connection)  # before reading: later counts stay marked
+        started = time.perf_counter()  # the claim may wait for a batch to commit: that is not this round's work
         if tree is None or full:
             tree, read = await store.read_tree(connection, now=now, definitions=self._definitions)
+            full = True
         else:
             whole = {b.name for b in tree.stale(bounds)}
             if not changed and not whole:
@@ -167,33 +186,34 @@ class SnapshotRefresher:
             read = await store.read_changes(
                 connection, bounds, whole=whole, changed=changed, usage_of=tree.scopes_above(changed)
             )
-        # Rolling the difference up and building the snapshots is pure work: off the loop that serves and counts.
-        snapshots = await asyncio.to_thread(tree.advance, read, bounds, now=now)
-        self._tree = tree
-        if full or len(read.whole) == len(bounds):
-            changed_snapshots = snapshots
-            self._board.replace(snapshots)
-        else:
-            current = self._board.current
-            changed_snapshots = [s for s in snapshots if (was := current.get(s.scope)) is None or not s.same_value(was)]
-            self._board.update(snapshots, whole={name.value for name in read.whole})
+        # On the loop, in one go (no await): a request sees the tree before this round or after it. Snapshots are
+        # built when read, so this costs what changed.
+        moved = tree.apply(read, bounds, now=now)
+        self._tree = self._served = tree
+        self._board.serve(tree)
         self._last_compute_s = time.perf_counter() - started
         self._metrics.snapshot_seconds.observe(self._last_compute_s)
-        self._metrics.snapshot_scopes.observe(len(snapshots))
+        self._metrics.snapshot_scopes.observe(len(moved))
         if full:
             self._unpublished.clear()
-        self._unpublished.update((s.scope, s) for s in changed_snapshots)
+        self._unpublished |= moved
 
     async def _publish(self, connection: Any) -> None:
-        """The table and the topic get the newest snapshot of each scope that changed since the last time."""
-        published = list(self._unpublished.values())
-        self._unpublished.clear()
-        if not published:
+        """The table and the topic get the current snapshot of each scope that moved since the last time."""
+        tree = self._served
+        if tree is None:
             return
-        await store.write_snapshots(connection, published)
+        moved, self._unpublished = list(self._unpublished), set()
+        # In slices, each built on the loop (the tree lives there), then written and sent: no single step holds
+        # the loop for long, even when every scope moved (after the hour turns, at national scale).
         try:
-            # Tens of thousands after an hour turns: one call, batched per partition, returning once all are acked.
-            await self._producer.send_all(snapshot_records(published, topic=self._settings.topic_snapshots))
+            for i in range(0, len(moved), PUBLISH_CHUNK):
+                published = tree.snapshots_of(moved[i : i + PUBLISH_CHUNK])
+                await store.write_snapshots(connection, published)
+                records = await asyncio.to_thread(snapshot_records, published, topic=self._settings.topic_snapshots)
+                await self._producer.send_all(records)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            raise
         except Exception:  # Kafka down: the table is current; republish everything once it is back
             log.warning("publishing snapshots failed; will republish all", exc_info=True)
             self._next_full = 0.0
@@ -243,6 +263,7 @@ class SnapshotRefresher:
 
     async def _drop_leadership(self) -> None:
         connection, self._leader_connection = self._leader_connection, None
+        self._tree, self._served, self._follower_since = None, None, None  # as a follower, start from the table
         if connection is not None:
             # Closing (not just releasing) the session frees the advisory lock even if unlock can't be sent.
             with contextlib.suppress(Exception):

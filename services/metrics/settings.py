@@ -23,10 +23,11 @@ class MetricsSettings(ServiceSettings, PostgresSettings, HttpSettings, Reference
         description="How often the units whose counts changed (on any replica) are turned into the snapshots served.",
     )
     metrics_snapshot_publish_interval_s: float = Field(
-        default=2.0,
+        default=15.0,
         gt=0,
         description="How often the snapshots that changed are written to the table and the snapshots topic (the "
-        "newest of each scope).",
+        "newest of each scope; /v1/kpis and /metrics show them at once). At national scale nearly every scope "
+        "changes within seconds, so this sets the cost of publishing.",
     )
     metrics_full_refresh_interval_s: float = Field(
         default=900.0,

@@ -53,6 +53,7 @@ def settings(kafka_settings: KafkaSettings, topics: TopicSettings, pg_dsn: str) 
     return MetricsSettings(
         **kafka_settings.model_dump(), **topics.model_dump(), pg_dsn=pg_dsn, environment="test",
         metrics_group_id=f"metrics-{uuid.uuid4().hex[:6]}", metrics_snapshot_interval_s=0.2,
+        metrics_snapshot_publish_interval_s=0.5,
         metrics_board_alerts_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
     )  # fmt: skip
 

@@ -33,6 +33,7 @@ def service_env(*, kafka: KafkaSettings, topics: TopicSettings, pg_dsn: str, **e
         CIVICPULSE_TOPIC_DLQ=topics.topic_dlq,
         CIVICPULSE_TOPIC_SNAPSHOTS=topics.topic_snapshots,
         CIVICPULSE_TOPIC_ALERTS=topics.topic_alerts,
+        CIVICPULSE_METRICS_SNAPSHOT_PUBLISH_INTERVAL_S="1",  # tests wait for the topic; the default is 15 s
     )
     env.update(extra)
     return env

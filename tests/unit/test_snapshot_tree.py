@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.metrics.board import SnapshotBoard
 from services.metrics.core.counters import COUNTERS, roll_up
 from services.metrics.core.kpis import DEFAULT_KPIS, USAGE_RATE
 from services.metrics.core.snapshot_tree import SnapshotTree, TreeRead, Usage
@@ -110,3 +111,22 @@ def test_a_round_builds_only_the_scopes_above_what_changed() -> None:
     rate = by_scope[("online_submission_rate", "30d", "P")]
     assert rate.denominator == own[WindowName.D30]["P.C1"][received] + 1
     assert by_scope[(USAGE_RATE, "30d", "P")].denominator == 0
+
+
+def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:
+    tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
+    own = {w: rows(3, ["P.C1", "Q.C", "NOWHERE"]) for w in WindowName}
+    snapshots = tree.advance(TreeRead(own, ALL, frozenset(), {}, None), all_windows(now=NOW), now=NOW)
+    served, loaded = SnapshotBoard(), SnapshotBoard()
+    served.serve(tree)
+    loaded.replace(snapshots)
+    assert dict(served.current) == dict(loaded.current)
+    assert {v: dict(units) for v, units in served.views.items()} == {v: dict(u) for v, u in loaded.views.items()}
+    assert served.current[("online_submission_rate", "30d", "NOWHERE")].unit_level == "unknown"
+    assert ("online_submission_rate", "30d", "ELSEWHERE") not in served.current
+    # A round moves P.C1: its scopes are built again, the others are the same objects as before.
+    before = served.current[("online_submission_rate", "30d", "Q.C")]
+    changed = {w: {"P.C1": [9] * len(COUNTERS)} for w in WindowName}
+    tree.apply(TreeRead(changed, frozenset(), frozenset({"P.C1"}), {}, frozenset()), all_windows(now=NOW), now=NOW)
+    assert served.current[("online_submission_rate", "30d", "P.C1")].denominator == 9
+    assert served.current[("online_submission_rate", "30d", "Q.C")] is before

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.metrics.core.counters import COUNTERS, roll_up
-from services.metrics.core.kpis import KpiDefinition
-from services.metrics.core.snapshots import build_snapshots
+from services.metrics.core.kpis import USAGE_RATE, KpiDefinition, ratio
 from services.metrics.core.windows import HOUR, WindowBounds
 from shared.kpi_catalogue import UNKNOWN_LEVEL, WindowName
-from shared.snapshots import KpiSnapshot
+from shared.snapshots import KpiSnapshot, SnapshotScope
 
 Usage = tuple[int, tuple[datetime, ...]]
 """Of a scope: how many procedures its subtree offers online, and the newest online use of each that was used."""
@@ -50,15 +49,27 @@ class TreeRead:
 
 @dataclass(slots=True)
 class SnapshotTree:
-    """The leader's memory of every window's totals; `advance` turns a read into the snapshots that changed."""
+    """The leader's memory of every window's totals, and the snapshots it serves, built when first asked for.
+
+    `apply` takes a round's read (on the event loop, without awaiting: a reader sees the tree before or after a
+    round, never halfway); a snapshot is built from the rolled totals when read and kept until its scope moves.
+    So a round costs what changed in the database, and serving costs what is read.
+    """
 
     units: Mapping[str, str]
     """Code → level, for every unit of the tree."""
     ancestors: Mapping[str, Sequence[str]]
     """Code → itself and every scope above it (aliases map to their unit's); a code missing counts as itself."""
     definitions: Sequence[KpiDefinition]
+    as_of: datetime | None = None
+    """When the last round read the database."""
     _windows: dict[WindowName, _Window] = field(default_factory=dict)
     _usage: dict[str, Usage] = field(default_factory=dict)
+    _built: dict[SnapshotScope, KpiSnapshot] = field(default_factory=dict)
+    _by_name: dict[str, KpiDefinition] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._by_name = {d.name: d for d in self.definitions}
 
     def stale(self, bounds: Iterable[WindowBounds]) -> list[WindowBounds]:
         """The windows to read whole: never read, or their bounds moved since."""
@@ -68,8 +79,8 @@ class SnapshotTree:
         """Every scope whose figures include one of these codes."""
         return {scope for code in codes for scope in self.ancestors.get(code, (code,))}
 
-    def advance(self, read: TreeRead, bounds: Sequence[WindowBounds], *, now: datetime) -> list[KpiSnapshot]:
-        """Apply a read; the snapshots of every scope it may have changed (all of a window read whole)."""
+    def apply(self, read: TreeRead, bounds: Sequence[WindowBounds], *, now: datetime) -> set[tuple[str, str]]:
+        """Take a round's read; the (window, scope) pairs whose snapshots may have moved."""
         if read.usage_scopes is None:
             self._usage = dict(read.usage)
         else:
@@ -79,18 +90,79 @@ class SnapshotTree:
                 else:
                     self._usage.pop(scope, None)
         changed_scopes = self.scopes_above(read.changed) | (read.usage_scopes or set())
-        snapshots: list[KpiSnapshot] = []
+        moved: set[tuple[str, str]] = set()
         for window in bounds:
             totals = read.totals.get(window.name, {})
             if window.name in read.whole or window.name not in self._windows:
                 own = {code: list(row) for code, row in totals.items()}
                 self._windows[window.name] = _Window(window, own, roll_up(own, self.ancestors))
-                snapshots.extend(self._build(window, None, now=now))
+                for built_scope in [s for s in self._built if s[1] == window.name.value]:
+                    del self._built[built_scope]
+                moved.update((window.name.value, code) for code in self.scopes(window.name.value))
             else:
                 self._apply(self._windows[window.name], totals, read.changed)
-                if changed_scopes:
-                    snapshots.extend(self._build(window, changed_scopes, now=now))
-        return snapshots
+                for code in changed_scopes:
+                    for definition in self.definitions:
+                        self._built.pop((definition.name, window.name.value, code), None)
+                moved.update((window.name.value, code) for code in changed_scopes)
+        self.as_of = now
+        return moved
+
+    def advance(self, read: TreeRead, bounds: Sequence[WindowBounds], *, now: datetime) -> list[KpiSnapshot]:
+        """`apply`, then the snapshots of every scope it may have moved."""
+        return self.snapshots_of(self.apply(read, bounds, now=now))
+
+    def snapshots_of(self, moved: Iterable[tuple[str, str]]) -> list[KpiSnapshot]:
+        """The snapshots of these (window, scope) pairs, every KPI (a scope no longer shown gives none)."""
+        return [
+            built
+            for window, code in moved
+            for definition in self.definitions
+            if (built := self.snapshot(definition.name, window, code)) is not None
+        ]
+
+    def scopes(self, window: str) -> list[str]:
+        """Every scope a window shows: the units of the tree, and codes it lacks that have counts."""
+        held = self._windows.get(WindowName(window))
+        if held is None:
+            return []
+        return [*self.units, *(code for code in held.rolled if code not in self.units)]
+
+    def windows(self) -> list[str]:
+        """The windows read so far."""
+        return [name.value for name in self._windows]
+
+    def snapshot(self, kpi: str, window: str, code: str) -> KpiSnapshot | None:
+        """One scope's snapshot, built from the rolled totals (and kept) if not already; None if not shown."""
+        scope = (kpi, window, code)
+        if (built := self._built.get(scope)) is not None:
+            return built
+        held = self._windows.get(WindowName(window)) if window in _WINDOW_VALUES else None
+        definition = self._by_name.get(kpi)
+        if held is None or definition is None or self.as_of is None:
+            return None
+        if code not in self.units and code not in held.rolled:
+            return None
+        if kpi == USAGE_RATE:
+            start, end = held.bounds.first_bucket, held.bounds.last_bucket + HOUR
+            offered, times = self._usage.get(code, (0, ()))
+            numerator, denominator = sum(1 for t in times if start <= t < end), offered
+        else:
+            numerator, denominator = definition.evaluate_row(held.rolled.get(code, _ZERO))
+        built = KpiSnapshot(
+            kpi=kpi,
+            window=window,
+            unit_code=code,
+            unit_level=self.units.get(code, UNKNOWN_LEVEL),
+            numerator=numerator,
+            denominator=denominator,
+            ratio=ratio(numerator, denominator),
+            window_start=held.bounds.first_bucket,
+            window_end=held.bounds.last_bucket + HOUR,
+            computed_at=self.as_of,
+        )
+        self._built[scope] = built
+        return built
 
     def _apply(self, held: _Window, totals: Mapping[str, Sequence[int]], changed: Collection[str]) -> None:
         zero = [0] * len(COUNTERS)
@@ -111,20 +183,6 @@ class SnapshotTree:
             else:
                 held.own.pop(code, None)
 
-    def _build(self, window: WindowBounds, scopes: Collection[str] | None, *, now: datetime) -> list[KpiSnapshot]:
-        held = self._windows[window.name]
-        codes = set(self.units) | set(held.rolled) if scopes is None else scopes
-        levels = {c: self.units.get(c, UNKNOWN_LEVEL) for c in codes if c in self.units or c in held.rolled}
-        start, end = window.first_bucket, window.last_bucket + HOUR
-        usage = {}
-        for code in levels:
-            if (row := self._usage.get(code)) is not None:
-                usage[code] = (sum(1 for t in row[1] if start <= t < end), row[0])
-        return build_snapshots(
-            window=window,
-            totals={c: held.rolled[c] for c in levels if c in held.rolled},
-            usage=usage,
-            units=levels,
-            definitions=self.definitions,
-            computed_at=now,
-        )
+
+_ZERO = (0,) * len(COUNTERS)
+_WINDOW_VALUES = frozenset(w.value for w in WindowName)

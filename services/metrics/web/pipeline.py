@@ -53,7 +53,7 @@ def pipeline_health(
         quiet = max(0.0, (now - newest).total_seconds())
         sources.append(SourceHealth(source=source, last_event_at=newest, quiet_s=round(quiet, 1),
                                     silent=quiet > quiet_threshold_s))  # fmt: skip
-    computed = max((s.computed_at for s in board.current.values()), default=None)
+    computed = board.computed_at
     return PipelineHealth(
         consumer_lag=sum(lag.values()) if lag else None,
         lag_by_partition=dict(sorted(lag.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else 0)),

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
 from rich.table import Table
@@ -67,6 +68,8 @@ async def steady_latency(
     async def send(chunk: list[Record]) -> None:
         await asyncio.gather(*[await producer.send(topic, value, key=key) for key, value in encoded(chunk)])
 
+    async with httpx.AsyncClient(timeout=60) as client:
+        before = await metrics.prometheus(client)
     cpu = metrics.cpu_seconds()
     try:
         async with ProbeTracker(metrics_url=metrics.url, bootstrap=bootstrap, topic=topic) as tracker:
@@ -77,8 +80,23 @@ async def steady_latency(
             await tracker.drain(within_s=30)
     finally:
         await producer.stop()
+    async with httpx.AsyncClient(timeout=60) as client:
+        after = await metrics.prometheus(client)
     return {"rate": run.rate, "achieved_events_per_s": round(achieved), "metrics_cpu_share": round(cpu_share, 2),
-            **tracker.summary()}  # fmt: skip
+            "snapshot_rounds": snapshot_rounds(before, after), **tracker.summary()}  # fmt: skip
+
+
+def snapshot_rounds(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """The snapshot rounds between two scrapes: how many, their mean time and how many scopes each moved."""
+    def delta(name: str) -> float:
+        return after.get(name, 0.0) - before.get(name, 0.0)
+
+    rounds = delta("civicpulse_snapshot_seconds_count")
+    return {
+        "rounds": int(rounds),
+        "mean_ms": round(delta("civicpulse_snapshot_seconds_sum") * 1000 / rounds, 1) if rounds else 0.0,
+        "mean_scopes": round(delta("civicpulse_snapshot_scopes_sum") / rounds) if rounds else 0,
+    }
 
 
 Alongside = Callable[[Infrastructure, RunScope, list[tuple[bytes, bytes]]], Awaitable[dict[str, Any]]]

@@ -136,8 +136,9 @@ def register_consumer(
         for kind, n in Counter(e.type for e in outcome.new).items():
             metrics.processed.labels(kind).inc(n)
         # Counted all the same: an unknown unit rolls up once the tree knows the code.
-        for source, n in Counter(e.source for e in outcome.new if e.unit_code in unknown).items():
-            metrics.unknown_unit_events.labels(source).inc(n)
+        if unknown:
+            for source, n in Counter(e.source for e in outcome.new if e.unit_code in unknown).items():
+                metrics.unknown_unit_events.labels(source).inc(n)
         for kind, n in Counter(e.type for e in outcome.new if e.occurred_at < late_before).items():
             metrics.late.labels(kind).inc(n)
         metrics.duplicates.inc(outcome.duplicates)

@@ -88,6 +88,7 @@ async def steady_latency(
 
 def snapshot_rounds(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
     """The snapshot rounds between two scrapes: how many, their mean time and how many scopes each moved."""
+
     def delta(name: str) -> float:
         return after.get(name, 0.0) - before.get(name, 0.0)
 

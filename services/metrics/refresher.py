@@ -26,6 +26,7 @@ from shared.snapshots import KpiSnapshot, snapshot_adapter
 
 log = logging.getLogger(__name__)
 SNAPSHOT_HEADERS = (("content-type", b"application/json"),)
+FLUSH_TIMEOUT_S = 5.0
 PUBLISH_CHUNK = 400
 """Scopes (each: every KPI) built, written and sent at a time while publishing."""
 
@@ -111,7 +112,18 @@ class SnapshotRefresher:
             publisher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await publisher
+            await self._flush()
             await self._drop_leadership()
+
+    async def _flush(self) -> None:
+        """On the way out, publish what moved since the last publish (the next leader republishes all anyway)."""
+        if not self.is_leader or not self._unpublished:
+            return
+        try:
+            async with asyncio.timeout(FLUSH_TIMEOUT_S), self._pool.acquire() as connection:
+                await self._publish(connection)
+        except Exception:  # stopping: the next leader's full refresh republishes every scope
+            log.warning("publishing the last snapshots on stop failed", exc_info=True)
 
     async def _publish_forever(self) -> None:
         while True:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -119,6 +120,20 @@ async def test_backlog_rolls_up_moves_with_the_clock_and_drills_down(
         exposition = (await client.get("/metrics")).text
         assert f'civicpulse_backlog_overdue{{level="province",unit="{PROVINCE}"}} 2.0' in exposition
         assert f'civicpulse_backlog_paused{{level="province",unit="{PROVINCE}"}} 1.0' in exposition
+
+        async def in_table() -> bool | None:  # `civicpulse status` reads the table, written every publish interval
+            connection = await asyncpg.connect(settings.pg_dsn.get_secret_value())
+            try:
+                found = await connection.fetchval(
+                    "SELECT numerator = 1 AND denominator = 1 FROM kpi_snapshot "
+                    "WHERE kpi = 'online_payment_rate' AND window_name = '30d' AND unit_code = $1",
+                    PROVINCE,
+                )
+            finally:
+                await connection.close()
+            return True if found else None
+
+        await eventually(in_table, within=30, what="the payment snapshot in the table")
 
     capsys.readouterr()
     await print_status(settings, unit=PROVINCE, window="30d", clock=clock)

@@ -8,7 +8,6 @@ single cost of producing a 1,000-event batch.
 
 from __future__ import annotations
 
-import functools
 import random
 import struct
 from typing import Final
@@ -43,10 +42,4 @@ def partition_for(key: bytes | None, *, partitions: int) -> int:
     """The partition of a record with this key on a topic of `partitions` partitions (random without a key)."""
     if key is None:
         return random.randrange(partitions)
-    return (_hash(key) & 0x7FFFFFFF) % partitions
-
-
-@functools.lru_cache(maxsize=1 << 20)
-def _hash(key: bytes) -> int:
-    # Snapshot keys (kpi|window|unit) are the same few hundred thousand scopes, published again and again.
-    return murmur2(key)
+    return (murmur2(key) & 0x7FFFFFFF) % partitions

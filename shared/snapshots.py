@@ -53,14 +53,6 @@ class KpiSnapshot:
         """The Kafka key: one scope's snapshots stay in order on one partition."""
         return "|".join(self.scope).encode()
 
-    def same_value(self, other: KpiSnapshot) -> bool:
-        """Whether two snapshots of a scope carry the same figures (ignoring when they were computed)."""
-        return (self.numerator, self.denominator, self.window_start) == (
-            other.numerator,
-            other.denominator,
-            other.window_start,
-        )
-
 
 snapshot_adapter: TypeAdapter[KpiSnapshot] = TypeAdapter(KpiSnapshot)
 

@@ -3,10 +3,9 @@ per source and the counted unit codes the tree lacks."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
 from services.metrics.core.snapshot_tree import SnapshotTree
 from shared.kpi_catalogue import VIETNAM
@@ -58,22 +57,14 @@ class SnapshotBoard:
         self.current, self.views = current, views
         self.computed_at = max((s.computed_at for s in snapshots), default=None)
 
-    def update(self, snapshots: Sequence[KpiSnapshot], *, whole: Collection[str] = ()) -> None:
-        """Merge changed snapshots in; a window in `whole` was recomputed entirely, so its scopes missing from
-        `snapshots` leave. Runs on the event loop without awaiting: a request sees the board before or after."""
-        if not isinstance(self.current, dict) or not isinstance(self.views, dict):
-            self.replace(list(self.current.values()))
-        assert isinstance(self.current, dict)
-        if whole:
-            fresh = {s.scope for s in snapshots}
-            for scope in [scope for scope in self.current if scope[1] in whole and scope not in fresh]:
-                del self.current[scope]
-                view = self.views.get((scope[0], scope[1]))
-                if isinstance(view, dict):
-                    view.pop(scope[2], None)
-        views: Any = self.views
+    def update(self, snapshots: Sequence[KpiSnapshot]) -> None:
+        """Merge snapshots loaded from the table into a loaded board (a follower's; the leader serves its tree).
+        Runs on the event loop without awaiting: a request sees the board before or after."""
+        current, views = self.current, self.views
+        assert isinstance(current, dict)
+        assert isinstance(views, dict)
         for s in snapshots:
-            self.current[s.scope] = s
+            current[s.scope] = s
             views.setdefault((s.kpi, s.window), {})[s.unit_code] = s
             if self.computed_at is None or s.computed_at > self.computed_at:
                 self.computed_at = s.computed_at

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.metrics.core.counters import COUNTERS, roll_up
-from services.metrics.core.kpis import USAGE_RATE, KpiDefinition, ratio
+from services.metrics.core.kpis import USAGE_RATE, KpiDefinition
+from services.metrics.core.snapshots import one_snapshot
 from services.metrics.core.windows import HOUR, WindowBounds
 from shared.kpi_catalogue import UNKNOWN_LEVEL, WindowName
 from shared.snapshots import KpiSnapshot, SnapshotScope
@@ -143,24 +144,15 @@ class SnapshotTree:
             return None
         if code not in self.units and code not in held.rolled:
             return None
+        usage = None
         if kpi == USAGE_RATE:
             start, end = held.bounds.first_bucket, held.bounds.last_bucket + HOUR
             offered, times = self._usage.get(code, (0, ()))
-            numerator, denominator = sum(1 for t in times if start <= t < end), offered
-        else:
-            numerator, denominator = definition.evaluate_row(held.rolled.get(code, _ZERO))
-        built = KpiSnapshot(
-            kpi=kpi,
-            window=window,
-            unit_code=code,
-            unit_level=self.units.get(code, UNKNOWN_LEVEL),
-            numerator=numerator,
-            denominator=denominator,
-            ratio=ratio(numerator, denominator),
-            window_start=held.bounds.first_bucket,
-            window_end=held.bounds.last_bucket + HOUR,
-            computed_at=self.as_of,
-        )
+            usage = (sum(1 for t in times if start <= t < end), offered)
+        built = one_snapshot(
+            definition, held.bounds, code=code, level=self.units.get(code, UNKNOWN_LEVEL),
+            counters=held.rolled.get(code, _ZERO), usage=usage, computed_at=self.as_of,
+        )  # fmt: skip
         self._built[scope] = built
         return built
 

@@ -30,27 +30,41 @@ def build_snapshots(
     levels = dict(units)
     for code in totals:
         levels.setdefault(code, UNKNOWN_LEVEL)
-    window_end = window.last_bucket + HOUR
     snapshots = []
     for code, level in levels.items():
         counters = totals.get(code, zero)
         for definition in definitions:
-            if definition.name == USAGE_RATE:
-                numerator, denominator = usage.get(code, (0, 0))
-            else:
-                numerator, denominator = definition.evaluate_row(counters)
+            used = usage.get(code, (0, 0)) if definition.name == USAGE_RATE else None
             snapshots.append(
-                KpiSnapshot(
-                    kpi=definition.name,
-                    window=window.name.value,
-                    unit_code=code,
-                    unit_level=level,
-                    numerator=numerator,
-                    denominator=denominator,
-                    ratio=ratio(numerator, denominator),
-                    window_start=window.first_bucket,
-                    window_end=window_end,
-                    computed_at=computed_at,
+                one_snapshot(
+                    definition, window, code=code, level=level, counters=counters, usage=used, computed_at=computed_at
                 )
             )
     return snapshots
+
+
+def one_snapshot(
+    definition: KpiDefinition,
+    window: WindowBounds,
+    *,
+    code: str,
+    level: str,
+    counters: Sequence[int],
+    usage: tuple[int, int] | None,
+    computed_at: datetime,
+) -> KpiSnapshot:
+    """One KPI of one scope in one window: from its summed counters, or for the usage rate from `usage`
+    ((numerator, denominator))."""
+    numerator, denominator = usage if usage is not None else definition.evaluate_row(counters)
+    return KpiSnapshot(
+        kpi=definition.name,
+        window=window.name.value,
+        unit_code=code,
+        unit_level=level,
+        numerator=numerator,
+        denominator=denominator,
+        ratio=ratio(numerator, denominator),
+        window_start=window.first_bucket,
+        window_end=window.last_bucket + HOUR,
+        computed_at=computed_at,
+    )

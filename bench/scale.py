@@ -24,9 +24,10 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import random
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -49,13 +50,18 @@ class ReferenceFiles:
 
     units_file: Path
     procedures_file: Path
+    exported_levels: tuple[str, ...] | None = None
+    """The levels a deployment of this size exports to Prometheus (None: the service's default)."""
 
     def load(self) -> ReferenceData:
         return load_reference_data(units_file=self.units_file, procedures_file=self.procedures_file)
 
     def env(self) -> dict[str, str]:
-        """The variables that point the metrics service at these files."""
-        return {"CIVICPULSE_UNITS_FILE": str(self.units_file), "CIVICPULSE_PROCEDURES_FILE": str(self.procedures_file)}
+        """The variables that point the metrics service at these files (and set its exported levels)."""
+        env = {"CIVICPULSE_UNITS_FILE": str(self.units_file), "CIVICPULSE_PROCEDURES_FILE": str(self.procedures_file)}
+        if self.exported_levels is not None:
+            env["CIVICPULSE_METRICS_LEVELS"] = json.dumps(list(self.exported_levels))
+        return env
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +75,7 @@ class NationalTree:
 
 
 NATIONAL = NationalTree("national", merged=0)
+NATIONAL_EXPORTED_LEVELS = ("province", "department")
 """Today's tree: 34 provinces, 3,321 commune-level units (Resolution 202/2025/QH15 and the 2025 commune merger)."""
 # GUESS: one 2024 province per merged province. In reality 23 of the 34 are mergers of two or three of the 63 old
 # provinces, and the 11 unchanged ones changed their communes too: full history would be ~16,000 units, not 10,000.
@@ -163,7 +170,10 @@ def national_reference_files(tree: NationalTree, directory: Path) -> ReferenceFi
             roots.append(today)
             department_of = {d["code"]: _successor_in(today, d["successor"]) for d in past_departments}
         procedures += _department_procedures(rows, department_of=department_of, suffix=code)
-    return _write(directory, tree.name, roots, procedures)
+    # A national deployment exports provinces and their departments to Prometheus: every commune's 66 KPI-window
+    # series (x3 gauges) would be ~770k series from one target, whose exposition prometheus_client builds whole in
+    # memory (~1 GB at a scrape); communes are read from /v1/kpis and the board.
+    return replace(_write(directory, tree.name, roots, procedures), exported_levels=NATIONAL_EXPORTED_LEVELS)
 
 
 def scaled_reference_files(factor: int, directory: Path) -> ReferenceFiles:

@@ -43,11 +43,16 @@ WITH hourly AS (
     SELECT (bucket AT TIME ZONE 'Asia/Ho_Chi_Minh')::date, unit_code, {_SUMS} FROM {COUNT_BATCH}
     GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (day, unit_code) DO UPDATE SET {_additions("kpi_counts_daily")}
+), unit_hours AS (
+    SELECT bucket, unit_code, {_SUMS} FROM {COUNT_BATCH} GROUP BY 1, 2
+), unit_hourly AS (
+    INSERT INTO kpi_counts_unit_hourly (bucket, unit_code, {_COLUMNS})
+    SELECT bucket, unit_code, {_COLUMNS} FROM unit_hours ORDER BY 1, 2
+    ON CONFLICT (bucket, unit_code) DO UPDATE SET {_additions("kpi_counts_unit_hourly")}
 )
-INSERT INTO kpi_counts_unit_hourly (bucket, unit_code, {_COLUMNS})
-SELECT bucket, unit_code, {_SUMS} FROM {COUNT_BATCH} GROUP BY 1, 2 ORDER BY 1, 2
-ON CONFLICT (bucket, unit_code) DO UPDATE SET {_additions("kpi_counts_unit_hourly")}
+INSERT INTO snapshot_deltas (bucket, unit_code, {_COLUMNS}) SELECT bucket, unit_code, {_COLUMNS} FROM unit_hours
 """  # noqa: S608 (table and column names are constants)
+# The last insert leaves the same unit-hour sums for the snapshot leader (0012), which adds them to its windows.
 
 TOUCH_PROCEDURE_ONLINE = """
 INSERT INTO procedure_online AS p (unit_code, procedure_code, last_online_at)
@@ -65,18 +70,19 @@ ON CONFLICT (source) DO UPDATE SET
     events = s.events + excluded.events
 """
 
-# The batch's units are also marked changed for the snapshot leader (0011), in the same transaction as the counts.
+# The batch's units ($1) are touched, and those whose online use or catalogue it moved ($3) are marked for the
+# snapshot leader (0011), which re-reads the usage of the scopes above them; in the same transaction as the counts.
 TOUCH_UNITS = """
 WITH activity AS (
     INSERT INTO unit_activity AS u (unit_code, last_occurred_at)
     SELECT * FROM unnest($1::text[], $2::timestamptz[])
     ON CONFLICT (unit_code) DO UPDATE SET last_occurred_at = greatest(u.last_occurred_at, excluded.last_occurred_at)
 )
-INSERT INTO snapshot_changes (unit_code) SELECT unnest($1::text[])
+INSERT INTO snapshot_changes (unit_code) SELECT unnest($3::text[])
 ON CONFLICT (unit_code) DO UPDATE SET unit_code = excluded.unit_code
 """
 # The update (not DO NOTHING) locks a mark that already exists until the batch commits: the leader can't take it
-# and read the units while the batch's counts are still invisible to it.
+# and read the usage while the batch's rows are still invisible to it.
 
 # The leader takes the marks before it reads: a batch still open keeps its marks locked, and the leader waits for
 # it (a batch that marks later leaves a mark for the next round). Locked in code order, as the batches lock them:
@@ -87,6 +93,10 @@ WHERE unit_code IN (SELECT unit_code FROM snapshot_changes ORDER BY unit_code FO
 RETURNING unit_code
 """
 
+# The leader takes what batches added since its last round, inside its repeatable-read view: exactly the rows of the
+# batches that view sees (an open batch's rows are invisible, left for the next round).
+CLAIM_DELTAS = f"DELETE FROM snapshot_deltas RETURNING unit_code, bucket, {_COLUMNS}"  # noqa: S608
+
 PUBLISH_PROCEDURES = """
 INSERT INTO procedure_catalogue (unit_code, procedure_code, service_level, origin, updated_at)
 SELECT u, p, l, 'event', now() FROM unnest($1::text[], $2::text[], $3::text[]) AS t(u, p, l)
@@ -95,23 +105,16 @@ ON CONFLICT (unit_code, procedure_code) DO UPDATE SET
 """
 
 
-def _window_totals(*, some_units: bool) -> str:
-    only = " AND unit_code = ANY($7::text[])" if some_units else ""
-    return f"""
+# Per unit (not yet rolled up to ancestors): whole days from the daily table, partial days from the hourly one.
+WINDOW_TOTALS = f"""
 SELECT unit_code, {_SUMS} FROM (
-    SELECT unit_code, {_COLUMNS} FROM kpi_counts_daily WHERE day BETWEEN $1 AND $2{only}
+    SELECT unit_code, {_COLUMNS} FROM kpi_counts_daily WHERE day BETWEEN $1 AND $2
     UNION ALL
     SELECT unit_code, {_COLUMNS} FROM kpi_counts_unit_hourly
-    WHERE ((bucket >= $3 AND bucket < $4) OR (bucket >= $5 AND bucket < $6)){only}
+    WHERE (bucket >= $3 AND bucket < $4) OR (bucket >= $5 AND bucket < $6)
 ) parts
 GROUP BY unit_code
 """  # noqa: S608 (column names are constants)
-
-
-# Per unit (not yet rolled up to ancestors): whole days from the daily table, partial days from the hourly one;
-# `_OF` only for the units in $7 (those whose counts changed).
-WINDOW_TOTALS = _window_totals(some_units=False)
-WINDOW_TOTALS_OF = _window_totals(some_units=True)
 
 
 def _usage(*, some_scopes: bool) -> str:

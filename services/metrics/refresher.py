@@ -82,7 +82,7 @@ class SnapshotRefresher:
         return self._leader_connection is not None
 
     def mark_dirty(self) -> None:
-        """Counts changed here: recompute at the next tick (other replicas' counts are found by their marks)."""
+        """Counts changed here: look at the next tick (every tick takes what any replica's batches left)."""
         self._dirty.set()
 
     def reload_reference_data(self) -> None:
@@ -185,19 +185,19 @@ class SnapshotRefresher:
         now = self._clock()
         bounds = all_windows(now=now)
         tree, self._tree = self._tree, None  # until this round has been applied whole: a failed one rebuilds
-        changed = await store.claim_changed_units(connection)  # before reading: later counts stay marked
+        changed = await store.claim_changed_units(connection)  # before reading: later usage stays marked
         started = time.perf_counter()  # the claim may wait for a batch to commit: that is not this round's work
         if tree is None or full:
-            tree, read = await store.read_tree(connection, now=now, definitions=self._definitions)
+            tree, read = await store.read_tree(connection, now=now, definitions=self._definitions, claim=True)
             full = True
         else:
             whole = {b.name for b in tree.stale(bounds)}
-            if not changed and not whole:
-                self._tree = tree
-                return
             read = await store.read_changes(
                 connection, bounds, whole=whole, changed=changed, usage_of=tree.scopes_above(changed)
             )
+            if not read.deltas and not changed and not whole:
+                self._tree = tree
+                return
         # On the loop, in one go (no await): a request sees the tree before this round or after it. Snapshots are
         # built when read, so this costs what changed.
         moved = tree.apply(read, bounds, now=now)
@@ -220,7 +220,7 @@ class SnapshotRefresher:
         # the loop for long, even when every scope moved (after the hour turns, at national scale).
         try:
             for i in range(0, len(moved), PUBLISH_CHUNK):
-                published = tree.snapshots_of(moved[i : i + PUBLISH_CHUNK])
+                published = tree.snapshots_of(moved[i : i + PUBLISH_CHUNK], keep=False)
                 await store.write_snapshots(connection, published)
                 records = await asyncio.to_thread(snapshot_records, published, topic=self._settings.topic_snapshots)
                 await self._producer.send_all(records)

@@ -112,7 +112,8 @@ async def _write_counts(connection: Connection, new: Sequence[Event], rows: Coun
             [p for (_, p), _ in rows.online],
             [t for _, t in rows.online],
         )
-    await _touch_activity(connection, new)
+    marked = {unit for (unit, _), _ in rows.online} | {unit for (unit, _), _ in rows.published}
+    await _touch_activity(connection, new, usage_moved=sorted(marked))
     if rows.published:
         await connection.execute(
             queries.PUBLISH_PROCEDURES,
@@ -122,7 +123,7 @@ async def _write_counts(connection: Connection, new: Sequence[Event], rows: Coun
         )
 
 
-async def _touch_activity(connection: Connection, events: Sequence[Event]) -> None:
+async def _touch_activity(connection: Connection, events: Sequence[Event], *, usage_moved: list[str]) -> None:
     newest_by_source: dict[str, datetime] = {}
     newest_by_unit: dict[str, datetime] = {}
     for event in events:
@@ -136,26 +137,30 @@ async def _touch_activity(connection: Connection, events: Sequence[Event]) -> No
         queries.TOUCH_SOURCES, sources, [newest_by_source[s] for s in sources], [per_source[s] for s in sources]
     )
     units = sorted(newest_by_unit)
-    await connection.execute(queries.TOUCH_UNITS, units, [newest_by_unit[u] for u in units])
+    await connection.execute(queries.TOUCH_UNITS, units, [newest_by_unit[u] for u in units], usage_moved)
 
 
 async def claim_changed_units(connection: Connection) -> frozenset[str]:
-    """The unit codes counted since the last claim, unmarked (run it before reading what they changed)."""
+    """The unit codes whose online use or catalogue moved since the last claim, unmarked (run it before reading
+    their usage)."""
     return frozenset(r["unit_code"] for r in await connection.fetch(queries.CLAIM_CHANGED_UNITS))
 
 
 async def read_tree(
-    connection: Connection, *, now: datetime, definitions: Sequence[KpiDefinition]
+    connection: Connection, *, now: datetime, definitions: Sequence[KpiDefinition], claim: bool = False
 ) -> tuple[SnapshotTree, TreeRead]:
     """The unit tree and every window's totals at `now` (one repeatable-read view): a tree that knows nothing yet
-    and the read that fills it."""
+    and the read that fills it. With `claim` (the snapshot leader), the deltas that view includes are taken too, so
+    the next round adds only later batches."""
     bounds = all_windows(now=now)
-    async with connection.transaction(isolation="repeatable_read", readonly=True):
+    async with connection.transaction(isolation="repeatable_read", readonly=not claim):
         units = {r["code"]: r["level"] for r in await connection.fetch(queries.UNITS)}
         ancestors: dict[str, list[str]] = {}
         for r in await connection.fetch(queries.CLOSURE):
             ancestors.setdefault(r["descendant_code"], []).append(r["ancestor_code"])
-        read = await _read(connection, bounds, whole={b.name for b in bounds}, changed=frozenset(), usage_of=None)
+        read = await _read(
+            connection, bounds, whole={b.name for b in bounds}, changed=frozenset(), usage_of=None, claim=claim
+        )
     return SnapshotTree(units=units, ancestors=ancestors, definitions=definitions), read
 
 
@@ -167,10 +172,10 @@ async def read_changes(
     changed: frozenset[str],
     usage_of: Collection[str],
 ) -> TreeRead:
-    """Windows in `whole` for every unit, the others for the `changed` codes only, and the usage of the scopes
-    `usage_of` (one repeatable-read view)."""
-    async with connection.transaction(isolation="repeatable_read", readonly=True):
-        return await _read(connection, bounds, whole=whole, changed=changed, usage_of=usage_of)
+    """What batches added since the last round (taken: the leader's), the windows in `whole` read whole, and the
+    usage of the scopes `usage_of` (one repeatable-read view)."""
+    async with connection.transaction(isolation="repeatable_read"):
+        return await _read(connection, bounds, whole=whole, changed=changed, usage_of=usage_of, claim=True)
 
 
 async def _read(
@@ -180,19 +185,18 @@ async def _read(
     whole: Collection[WindowName],
     changed: frozenset[str],
     usage_of: Collection[str] | None,
+    claim: bool,
 ) -> TreeRead:
+    # Taken first, in the same view as the windows read whole: a delta is either in those totals or added to the
+    # others, never both, never neither.
+    deltas = [(r[0], r[1], tuple(r)[2:]) for r in await connection.fetch(queries.CLAIM_DELTAS)] if claim else []
     totals: dict[WindowName, dict[str, list[int]]] = {}
-    some = sorted(changed)
     for window in bounds:
-        if window.name not in whole and not some:
+        if window.name not in whole:
             continue
         parts = window_parts(window)
         ranges = [*parts.hour_ranges, (window.first_bucket,) * 2, (window.first_bucket,) * 2][:2]  # empty ranges
-        parameters: list[Any] = [parts.first_day, parts.last_day, *ranges[0], *ranges[1]]
-        if window.name in whole:
-            rows = await connection.fetch(queries.WINDOW_TOTALS, *parameters)
-        else:
-            rows = await connection.fetch(queries.WINDOW_TOTALS_OF, *parameters, some)
+        rows = await connection.fetch(queries.WINDOW_TOTALS, parts.first_day, parts.last_day, *ranges[0], *ranges[1])
         totals[window.name] = {r[0]: list(r)[1:] for r in rows}
     if usage_of is None:
         usage_rows = await connection.fetch(queries.USAGE)
@@ -204,6 +208,7 @@ async def _read(
     return TreeRead(
         totals=totals,
         whole=frozenset(whole),
+        deltas=deltas,
         changed=changed,
         usage=usage,
         usage_scopes=None if usage_of is None else frozenset(usage_of),

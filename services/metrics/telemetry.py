@@ -98,7 +98,13 @@ class KpiCollector(Collector):
         ratio = GaugeMetricFamily("civicpulse_kpi_ratio", "KPI value (numerator / denominator).", labels=labels)
         numerator = GaugeMetricFamily("civicpulse_kpi_numerator", "KPI numerator over the window.", labels=labels)
         denominator = GaugeMetricFamily("civicpulse_kpi_denominator", "KPI denominator over the window.", labels=labels)
-        for snapshot in self._board.current.values():
+        current, units = self._board.current, self._board.units
+        for scope in current:
+            unit = units.get(scope[2])
+            # By the unit's level first: the leader builds a snapshot when read, and most may be of other levels.
+            if unit is not None and unit.level not in self._levels:
+                continue
+            snapshot = current[scope]
             if snapshot.unit_level not in self._levels or not self._board.is_current(snapshot):
                 continue
             values = [snapshot.kpi, snapshot.window, snapshot.unit_code, snapshot.unit_level]

@@ -1,5 +1,5 @@
-"""Snapshots kept by change miss nothing: batches counted concurrently while the leader claims their marks and
-reads the units they changed leave the leader's tree equal to a recompute from scratch."""
+"""Snapshots kept by change miss nothing: batches counted concurrently while the leader takes what they added (and
+the marks of their usage) leave the leader's tree equal to a recompute from scratch."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ async def test_concurrent_batches_and_rounds_leave_the_tree_equal_to_a_full_reco
     events = random_events(REPLICAS * 25 * BATCH, seed=7, now=NOW - timedelta(minutes=1), days=3)
     setup = await asyncpg.connect(pg_dsn)
     await sync_reference_data(setup, load_reference_data())
-    tree, read = await store.read_tree(setup, now=NOW, definitions=DEFAULT_KPIS)
+    tree, read = await store.read_tree(setup, now=NOW, definitions=DEFAULT_KPIS, claim=True)
     bounds = all_windows(now=NOW)
     tree.apply(read, bounds, now=NOW)
     rng = random.Random(3)
@@ -39,7 +39,7 @@ async def test_concurrent_batches_and_rounds_leave_the_tree_equal_to_a_full_reco
             for i in range(0, len(share), BATCH):
                 async with connection.transaction():
                     await store.record_batch(connection, share[i : i + BATCH], lifecycle=False)
-                    await asyncio.sleep(rng.random() * 0.02)  # marked, not yet committed: the leader may look now
+                    await asyncio.sleep(rng.random() * 0.02)  # written, not yet committed: the leader may look now
         finally:
             await connection.close()
 

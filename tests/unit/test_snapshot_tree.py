@@ -30,11 +30,29 @@ def rows(seed: int, codes: list[str]) -> dict[str, list[int]]:
     return {c: [(seed * (i + 7) + j * 13 + len(c)) % 5 for j in range(len(COUNTERS))] for i, c in enumerate(codes)}
 
 
-def from_scratch(
-    own: dict[WindowName, dict[str, list[int]]], usage: dict[str, Usage], now: datetime
-) -> list[KpiSnapshot]:
+Hours = dict[tuple[str, datetime], list[int]]
+"""The database's unit-hour rows: (code, bucket) → counters."""
+
+
+def own_totals(hours: Hours, now: datetime) -> dict[WindowName, dict[str, list[int]]]:
+    """Each window's own totals per code, summed from the hour rows (what WINDOW_TOTALS reads)."""
+    own: dict[WindowName, dict[str, list[int]]] = {}
+    for window in all_windows(now=now):
+        totals = own.setdefault(window.name, {})
+        for (code, bucket), values in hours.items():
+            if window.first_bucket <= bucket <= window.last_bucket:
+                row = totals.setdefault(code, [0] * len(COUNTERS))
+                for i, v in enumerate(values):
+                    row[i] += v
+        for code in [c for c, row in totals.items() if not any(row)]:
+            del totals[code]
+    return own
+
+
+def from_scratch(hours: Hours, usage: dict[str, Usage], now: datetime) -> list[KpiSnapshot]:
     """What the whole computation gives: roll every window up and build every scope."""
     snapshots = []
+    own = own_totals(hours, now)
     for window in all_windows(now=now):
         start, end = window.first_bucket, window.last_bucket + HOUR
         used = {c: (sum(1 for t in times if start <= t < end), offered) for c, (offered, times) in usage.items()}
@@ -51,38 +69,47 @@ def values(snapshots: list[KpiSnapshot]) -> dict[tuple[str, str, str], tuple[obj
     }
 
 
-@settings(max_examples=80, deadline=None)
-@given(
-    rounds=st.lists(
-        st.tuples(st.integers(0, 50), st.lists(st.sampled_from(CODES), max_size=5, unique=True), st.booleans()),
-        min_size=1,
-        max_size=6,
-    )
+# A batch's addition: a code, an hour relative to now (0: this hour; 1: the next, on a skewed clock; 40 days back:
+# outside every rolling window), and a seed for its values (negative ones too: a later batch may net to zero).
+additions = st.lists(
+    st.tuples(st.sampled_from(CODES), st.sampled_from([-1, 0, 1, 2, 30, 200, 24 * 40]), st.integers(-3, 50)),
+    max_size=6,
 )
-def test_rounds_of_changes_give_what_a_full_recompute_gives(rounds: list[tuple[int, list[str], bool]]) -> None:
+
+
+@settings(max_examples=80, deadline=None)
+@given(rounds=st.lists(st.tuples(additions, st.lists(st.sampled_from(CODES), max_size=3, unique=True),
+                                 st.booleans()), min_size=1, max_size=6))  # fmt: skip
+def test_rounds_of_changes_give_what_a_full_recompute_gives(
+    rounds: list[tuple[list[tuple[str, int, int]], list[str], bool]],
+) -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
-    own = {w: rows(1, CODES[:4]) for w in WindowName}
+    hours: Hours = {(code, NOW.replace(minute=0) - timedelta(hours=i)): row for i, (code, row) in
+                    enumerate(rows(1, CODES[:4]).items())}  # fmt: skip
     usage: dict[str, Usage] = {"P": (3, (NOW - HOUR,)), "Q": (1, ())}
-    board = values(tree.advance(TreeRead(own, ALL, frozenset(), usage, None), all_windows(now=NOW), now=NOW))
-    assert board == values(from_scratch(own, usage, NOW))
+    read = TreeRead(own_totals(hours, NOW), ALL, [], frozenset(), usage, None)
+    board = values(tree.advance(read, all_windows(now=NOW), now=NOW))
+    assert board == values(from_scratch(hours, usage, NOW))
     now = NOW
-    for seed, changed, hour_turns in rounds:
+    for added, usage_moved, hour_turns in rounds:
+        deltas = []
+        for code, hours_back, seed in added:
+            bucket = now.replace(minute=0, second=0) - timedelta(hours=hours_back)
+            delta = [(seed * (j + 3)) % 7 - (seed < 0) * 2 for j in range(len(COUNTERS))]
+            deltas.append((code, bucket, delta))
+            row = hours.setdefault((code, bucket), [0] * len(COUNTERS))
+            for i, d in enumerate(delta):
+                row[i] += d
         now += HOUR if hour_turns else timedelta(seconds=10)
         bounds = all_windows(now=now)
-        fresh = rows(seed, changed)
-        for window in WindowName:  # the database now holds these own totals (a zero row: nothing left)
-            for code in changed:
-                if any(fresh[code]):
-                    own[window][code] = fresh[code]
-                else:
-                    own[window].pop(code, None)
-        scopes = tree.scopes_above(changed)
-        usage.update({s: (seed % 4, (now - timedelta(hours=seed % 3),)) for s in scopes if s in UNITS})
+        scopes = tree.scopes_above(usage_moved)
+        usage.update({s: (len(added) % 4, (now - timedelta(hours=len(added) % 3),)) for s in scopes if s in UNITS})
         whole = frozenset(b.name for b in tree.stale(bounds))
         read = TreeRead(
-            totals={w: own[w] if w in whole else {c: own[w][c] for c in changed if c in own[w]} for w in WindowName},
+            totals={w: totals for w, totals in own_totals(hours, now).items() if w in whole},
             whole=whole,
-            changed=frozenset(changed),
+            deltas=deltas,
+            changed=frozenset(usage_moved),
             usage={s: usage[s] for s in scopes if s in usage},
             usage_scopes=frozenset(scopes),
         )
@@ -90,7 +117,7 @@ def test_rounds_of_changes_give_what_a_full_recompute_gives(rounds: list[tuple[i
         for scope in [s for s in board if s[1] in {w.value for w in whole}]:
             del board[scope]
         board |= values(out)
-        assert board == values(from_scratch(own, usage, now))
+        assert board == values(from_scratch(hours, usage, now))
         assert hour_turns == bool(whole)
 
 
@@ -98,13 +125,15 @@ def test_a_round_builds_only_the_scopes_above_what_changed() -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
     own = {w: rows(1, ["P.C1", "Q.C"]) for w in WindowName}
     bounds = all_windows(now=NOW)
-    tree.advance(TreeRead(own, ALL, frozenset(), {}, None), bounds, now=NOW)
-    changed = {w: {"OLD.C": [1] * len(COUNTERS)} for w in WindowName}
-    out = tree.advance(
-        TreeRead(changed, frozenset(), frozenset({"OLD.C"}), {}, frozenset({"P.C1", "P"})), bounds, now=NOW
-    )
-    assert {s.unit_code for s in out} == {"P.C1", "P"}
-    assert len(out) == 2 * len(DEFAULT_KPIS) * len(WindowName)
+    tree.advance(TreeRead(own, ALL, [], frozenset(), {}, None), bounds, now=NOW)
+    this_hour, long_ago = NOW.replace(minute=0), NOW - timedelta(days=40)
+    deltas = [("OLD.C", this_hour, [1] * len(COUNTERS)), ("Q.C", long_ago, [1] * len(COUNTERS))]
+    out = tree.advance(TreeRead({}, frozenset(), deltas, frozenset(), {}, frozenset()), bounds, now=NOW)
+    # Q.C's addition is older than every rolling window: only the calendar windows holding that hour move for it.
+    in_ytd = {w.name.value for w in bounds if w.first_bucket <= long_ago}
+    assert {(s.window, s.unit_code) for s in out} == {(w.value, c) for w in WindowName for c in ("P.C1", "P")} | {
+        (w, c) for w in in_ytd for c in ("Q.C", "Q")
+    }
     received = COUNTERS.index("received")
     by_scope = {s.scope: s for s in out}
     # P.C1's own row plus its alias's; the province adds P.C1 and the alias (Q.C is another province).
@@ -116,7 +145,7 @@ def test_a_round_builds_only_the_scopes_above_what_changed() -> None:
 def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
     own = {w: rows(3, ["P.C1", "Q.C", "NOWHERE"]) for w in WindowName}
-    snapshots = tree.advance(TreeRead(own, ALL, frozenset(), {}, None), all_windows(now=NOW), now=NOW)
+    snapshots = tree.advance(TreeRead(own, ALL, [], frozenset(), {}, None), all_windows(now=NOW), now=NOW)
     served, loaded = SnapshotBoard(), SnapshotBoard()
     served.serve(tree)
     loaded.replace(snapshots)
@@ -126,7 +155,19 @@ def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:
     assert ("online_submission_rate", "30d", "ELSEWHERE") not in served.current
     # A round moves P.C1: its scopes are built again, the others are the same objects as before.
     before = served.current[("online_submission_rate", "30d", "Q.C")]
-    changed = {w: {"P.C1": [9] * len(COUNTERS)} for w in WindowName}
-    tree.apply(TreeRead(changed, frozenset(), frozenset({"P.C1"}), {}, frozenset()), all_windows(now=NOW), now=NOW)
-    assert served.current[("online_submission_rate", "30d", "P.C1")].denominator == 9
+    p_c1 = served.current[("online_submission_rate", "30d", "P.C1")].denominator
+    deltas = [("P.C1", NOW.replace(minute=0), [9] * len(COUNTERS))]
+    tree.apply(TreeRead({}, frozenset(), deltas, frozenset(), {}, frozenset()), all_windows(now=NOW), now=NOW)
+    assert served.current[("online_submission_rate", "30d", "P.C1")].denominator == p_c1 + 9
     assert served.current[("online_submission_rate", "30d", "Q.C")] is before
+
+
+def test_a_code_the_tree_lacks_shows_while_it_has_counts() -> None:
+    tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
+    bounds = all_windows(now=NOW)
+    tree.apply(TreeRead({}, ALL, [], frozenset(), {}, None), bounds, now=NOW)
+    hour, row = NOW.replace(minute=0), [1] * len(COUNTERS)
+    for delta, shown in ((row, True), ([-v for v in row], False)):
+        tree.apply(TreeRead({}, frozenset(), [("NOWHERE", hour, delta)], frozenset(), {}, frozenset()), bounds, now=NOW)
+        assert ("NOWHERE" in tree.scopes("1d")) is shown
+        assert (tree.snapshot("online_submission_rate", "1d", "NOWHERE") is not None) is shown

@@ -1,14 +1,15 @@
 """Snapshots kept current by change: per window, every unit's own totals and their sums up the tree, in memory.
 
-A round reads only the units whose counts changed, adds the difference to the scopes above them and builds the
-snapshots of those scopes: its cost grows with what changed, not with the tree. A window whose bounds moved (the
-hour turned) is read again whole, since then every scope's figures and bounds move; so is everything when the
-tree changes.
+A round takes what the counting batches added since the last one (their sums per unit and hour), adds each to the
+windows holding its hour and to the scopes above its unit, and re-reads the usage of the scopes whose online use
+moved; snapshots are built from the totals when read. So a round costs what changed, not the tree. A window whose
+bounds moved (the hour turned) is read again whole, since then every scope's figures and bounds move; so is
+everything when the tree changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +20,8 @@ from services.metrics.core.windows import HOUR, WindowBounds
 from shared.kpi_catalogue import UNKNOWN_LEVEL, WindowName
 from shared.snapshots import KpiSnapshot, SnapshotScope
 
+Delta = tuple[str, datetime, Sequence[int]]
+"""What a batch added to one unit code's hour: (code, hourly bucket, `COUNTERS` values)."""
 Usage = tuple[int, tuple[datetime, ...]]
 """Of a scope: how many procedures its subtree offers online, and the newest online use of each that was used."""
 
@@ -36,13 +39,15 @@ class _Window:
 class TreeRead:
     """What a round read from PostgreSQL (one repeatable-read view).
 
-    `totals[window]` holds own totals per unit code: of every code for a window in `whole`, else only of
-    `changed` (a changed code absent from it now has nothing in the window). `usage` holds the rows of every scope
-    when `usage_scopes` is None, else only of those scopes.
+    `totals[window]` holds every code's own totals of each window in `whole`; `deltas`, what the batches that view
+    includes added since the last round (already in those totals: added to the other windows). `usage` holds the
+    rows of every scope when `usage_scopes` is None, else only of those scopes; `changed`, the codes whose usage
+    moved.
     """
 
     totals: Mapping[WindowName, Mapping[str, Sequence[int]]]
     whole: frozenset[WindowName]
+    deltas: Sequence[Delta]
     changed: frozenset[str]
     usage: Mapping[str, Usage]
     usage_scopes: frozenset[str] | None
@@ -90,22 +95,22 @@ class SnapshotTree:
                     self._usage[scope] = read.usage[scope]
                 else:
                     self._usage.pop(scope, None)
-        changed_scopes = self.scopes_above(read.changed) | (read.usage_scopes or set())
+        usage_scopes = self.scopes_above(read.changed) | (read.usage_scopes or set())
         moved: set[tuple[str, str]] = set()
         for window in bounds:
-            totals = read.totals.get(window.name, {})
             if window.name in read.whole or window.name not in self._windows:
+                totals = read.totals.get(window.name, {})
                 own = {code: list(row) for code, row in totals.items()}
                 self._windows[window.name] = _Window(window, own, roll_up(own, self.ancestors))
                 for built_scope in [s for s in self._built if s[1] == window.name.value]:
                     del self._built[built_scope]
                 moved.update((window.name.value, code) for code in self.scopes(window.name.value))
             else:
-                self._apply(self._windows[window.name], totals, read.changed)
-                for code in changed_scopes:
+                scopes = usage_scopes | self._add(self._windows[window.name], read.deltas)
+                for code in scopes:
                     for definition in self.definitions:
                         self._built.pop((definition.name, window.name.value, code), None)
-                moved.update((window.name.value, code) for code in changed_scopes)
+                moved.update((window.name.value, code) for code in scopes)
         self.as_of = now
         return moved
 
@@ -113,13 +118,14 @@ class SnapshotTree:
         """`apply`, then the snapshots of every scope it may have moved."""
         return self.snapshots_of(self.apply(read, bounds, now=now))
 
-    def snapshots_of(self, moved: Iterable[tuple[str, str]]) -> list[KpiSnapshot]:
-        """The snapshots of these (window, scope) pairs, every KPI (a scope no longer shown gives none)."""
+    def snapshots_of(self, moved: Iterable[tuple[str, str]], *, keep: bool = True) -> list[KpiSnapshot]:
+        """The snapshots of these (window, scope) pairs, every KPI (a scope no longer shown gives none); without
+        `keep`, those not built yet are not kept (publishing every scope need not hold them all)."""
         return [
             built
             for window, code in moved
             for definition in self.definitions
-            if (built := self.snapshot(definition.name, window, code)) is not None
+            if (built := self.snapshot(definition.name, window, code, keep=keep)) is not None
         ]
 
     def scopes(self, window: str) -> list[str]:
@@ -133,8 +139,9 @@ class SnapshotTree:
         """The windows read so far."""
         return [name.value for name in self._windows]
 
-    def snapshot(self, kpi: str, window: str, code: str) -> KpiSnapshot | None:
-        """One scope's snapshot, built from the rolled totals (and kept) if not already; None if not shown."""
+    def snapshot(self, kpi: str, window: str, code: str, *, keep: bool = True) -> KpiSnapshot | None:
+        """One scope's snapshot, built from the rolled totals (and kept, unless not `keep`) if not already; None if
+        not shown."""
         scope = (kpi, window, code)
         if (built := self._built.get(scope)) is not None:
             return built
@@ -153,27 +160,38 @@ class SnapshotTree:
             definition, held.bounds, code=code, level=self.units.get(code, UNKNOWN_LEVEL),
             counters=held.rolled.get(code, _ZERO), usage=usage, computed_at=self.as_of,
         )  # fmt: skip
-        self._built[scope] = built
+        if keep:
+            self._built[scope] = built
         return built
 
-    def _apply(self, held: _Window, totals: Mapping[str, Sequence[int]], changed: Collection[str]) -> None:
-        zero = [0] * len(COUNTERS)
-        for code in changed:
-            new = totals.get(code, zero)
-            old = held.own.get(code, zero)
-            if new == old:
+    def _add(self, held: _Window, deltas: Iterable[Delta]) -> set[str]:
+        """Add the deltas of the window's hours to its codes and the scopes above them; the scopes that moved."""
+        first, last = held.bounds.first_bucket, held.bounds.last_bucket
+        summed: dict[str, list[int]] = {}
+        for code, bucket, values in deltas:
+            if first <= bucket <= last:
+                if (row := summed.get(code)) is None:
+                    summed[code] = list(values)
+                else:
+                    for i, value in enumerate(values):
+                        row[i] += value
+        moved: set[str] = set()
+        for code, delta in summed.items():
+            if not any(delta):
                 continue
-            delta = [n - o for n, o in zip(new, old, strict=True)]
+            own = held.own.setdefault(code, [0] * len(COUNTERS))
+            for i, d in enumerate(delta):
+                own[i] += d
+            if not any(own):
+                del held.own[code]
             for scope in self.ancestors.get(code, (code,)):
                 row = held.rolled.setdefault(scope, [0] * len(COUNTERS))
                 for i, d in enumerate(delta):
                     row[i] += d
                 if scope not in self.units and not any(row):
                     del held.rolled[scope]  # a code the tree lacks shows only while it has counts
-            if any(new):
-                held.own[code] = list(new)
-            else:
-                held.own.pop(code, None)
+                moved.add(scope)
+        return moved
 
 
 _ZERO = (0,) * len(COUNTERS)

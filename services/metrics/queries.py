@@ -54,11 +54,16 @@ INSERT INTO snapshot_deltas (bucket, unit_code, {_COLUMNS}) SELECT bucket, unit_
 """  # noqa: S608 (table and column names are constants)
 # The last insert leaves the same unit-hour sums for the snapshot leader (0012), which adds them to its windows.
 
+# The newest online use per (unit, procedure); what moved is left for the snapshot leader too (0012).
 TOUCH_PROCEDURE_ONLINE = """
-INSERT INTO procedure_online AS p (unit_code, procedure_code, last_online_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
-ON CONFLICT (unit_code, procedure_code)
-DO UPDATE SET last_online_at = greatest(p.last_online_at, excluded.last_online_at)
+WITH touched AS (
+    INSERT INTO procedure_online AS p (unit_code, procedure_code, last_online_at)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[])
+    ON CONFLICT (unit_code, procedure_code)
+    DO UPDATE SET last_online_at = greatest(p.last_online_at, excluded.last_online_at)
+    RETURNING unit_code, procedure_code, last_online_at
+)
+INSERT INTO usage_deltas (unit_code, procedure_code, last_online_at) SELECT * FROM touched
 """
 
 TOUCH_SOURCES = """
@@ -70,8 +75,8 @@ ON CONFLICT (source) DO UPDATE SET
     events = s.events + excluded.events
 """
 
-# The batch's units ($1) are touched, and those whose online use or catalogue it moved ($3) are marked for the
-# snapshot leader (0011), which re-reads the usage of the scopes above them; in the same transaction as the counts.
+# The batch's units ($1) are touched, and those whose catalogue it changed ($3) are marked for the snapshot leader
+# (0011), which re-reads the usage of the scopes above them; in the same transaction as the counts.
 TOUCH_UNITS = """
 WITH activity AS (
     INSERT INTO unit_activity AS u (unit_code, last_occurred_at)
@@ -96,6 +101,7 @@ RETURNING unit_code
 # The leader takes what batches added since its last round, inside its repeatable-read view: exactly the rows of the
 # batches that view sees (an open batch's rows are invisible, left for the next round).
 CLAIM_DELTAS = f"DELETE FROM snapshot_deltas RETURNING unit_code, bucket, {_COLUMNS}"  # noqa: S608
+CLAIM_USAGE_DELTAS = "DELETE FROM usage_deltas RETURNING unit_code, procedure_code, last_online_at"
 
 PUBLISH_PROCEDURES = """
 INSERT INTO procedure_catalogue (unit_code, procedure_code, service_level, origin, updated_at)
@@ -133,15 +139,14 @@ WITH offered AS (
     {only}
     GROUP BY 1, 2
 )
-SELECT o.unit_code, count(*) AS denominator, array_agg(u.last_online_at) FILTER (WHERE u.last_online_at IS NOT NULL)
-    AS last_online
+SELECT o.unit_code, array_agg(o.procedure_code) AS offered, array_agg(u.last_online_at) AS last_online
 FROM offered o LEFT JOIN used u USING (unit_code, procedure_code)
 GROUP BY o.unit_code
 """  # noqa: S608 (fixed fragments)
 
 
-# For each unit and its subtree: procedures offered online, and the newest online use of each (a window counts
-# those used since its start); `_OF` only for the scopes in $1.
+# For each unit and its subtree: the procedures offered online, and the newest online use of each (null: none; a
+# window counts those used since its start); `_OF` only for the scopes in $1.
 USAGE = _usage(some_scopes=False)
 USAGE_OF = _usage(some_scopes=True)
 

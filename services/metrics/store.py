@@ -112,8 +112,7 @@ async def _write_counts(connection: Connection, new: Sequence[Event], rows: Coun
             [p for (_, p), _ in rows.online],
             [t for _, t in rows.online],
         )
-    marked = {unit for (unit, _), _ in rows.online} | {unit for (unit, _), _ in rows.published}
-    await _touch_activity(connection, new, usage_moved=sorted(marked))
+    await _touch_activity(connection, new, catalogue_moved=sorted({unit for (unit, _), _ in rows.published}))
     if rows.published:
         await connection.execute(
             queries.PUBLISH_PROCEDURES,
@@ -123,7 +122,7 @@ async def _write_counts(connection: Connection, new: Sequence[Event], rows: Coun
         )
 
 
-async def _touch_activity(connection: Connection, events: Sequence[Event], *, usage_moved: list[str]) -> None:
+async def _touch_activity(connection: Connection, events: Sequence[Event], *, catalogue_moved: list[str]) -> None:
     newest_by_source: dict[str, datetime] = {}
     newest_by_unit: dict[str, datetime] = {}
     for event in events:
@@ -137,12 +136,12 @@ async def _touch_activity(connection: Connection, events: Sequence[Event], *, us
         queries.TOUCH_SOURCES, sources, [newest_by_source[s] for s in sources], [per_source[s] for s in sources]
     )
     units = sorted(newest_by_unit)
-    await connection.execute(queries.TOUCH_UNITS, units, [newest_by_unit[u] for u in units], usage_moved)
+    await connection.execute(queries.TOUCH_UNITS, units, [newest_by_unit[u] for u in units], catalogue_moved)
 
 
 async def claim_changed_units(connection: Connection) -> frozenset[str]:
-    """The unit codes whose online use or catalogue moved since the last claim, unmarked (run it before reading
-    their usage)."""
+    """The unit codes whose catalogue changed since the last claim, unmarked (run it before reading the usage of
+    the scopes above them)."""
     return frozenset(r["unit_code"] for r in await connection.fetch(queries.CLAIM_CHANGED_UNITS))
 
 
@@ -173,7 +172,7 @@ async def read_changes(
     usage_of: Collection[str],
 ) -> TreeRead:
     """What batches added since the last round (taken: the leader's), the windows in `whole` read whole, and the
-    usage of the scopes `usage_of` (one repeatable-read view)."""
+    usage of the scopes `usage_of` (those above a changed catalogue; one repeatable-read view)."""
     async with connection.transaction(isolation="repeatable_read"):
         return await _read(connection, bounds, whole=whole, changed=changed, usage_of=usage_of, claim=True)
 
@@ -190,6 +189,7 @@ async def _read(
     # Taken first, in the same view as the windows read whole: a delta is either in those totals or added to the
     # others, never both, never neither.
     deltas = [(r[0], r[1], tuple(r)[2:]) for r in await connection.fetch(queries.CLAIM_DELTAS)] if claim else []
+    usage_deltas = [(r[0], r[1], r[2]) for r in await connection.fetch(queries.CLAIM_USAGE_DELTAS)] if claim else []
     totals: dict[WindowName, dict[str, list[int]]] = {}
     for window in bounds:
         if window.name not in whole:
@@ -204,11 +204,12 @@ async def _read(
         usage_rows = await connection.fetch(queries.USAGE_OF, sorted(usage_of))
     else:
         usage_rows = []
-    usage = {r["unit_code"]: (r["denominator"], tuple(r["last_online"] or ())) for r in usage_rows}
+    usage = {r["unit_code"]: (r["offered"], r["last_online"]) for r in usage_rows}
     return TreeRead(
         totals=totals,
         whole=frozenset(whole),
         deltas=deltas,
+        usage_deltas=usage_deltas,
         changed=changed,
         usage=usage,
         usage_scopes=None if usage_of is None else frozenset(usage_of),

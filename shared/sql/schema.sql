@@ -271,6 +271,37 @@ CREATE TABLE public.silences (
 CREATE TABLE public.snapshot_changes (
     unit_code text NOT NULL
 );
+CREATE UNLOGGED TABLE public.snapshot_deltas (
+    bucket timestamp with time zone NOT NULL,
+    unit_code text NOT NULL,
+    received bigint DEFAULT 0 NOT NULL,
+    received_online bigint DEFAULT 0 NOT NULL,
+    received_postal bigint DEFAULT 0 NOT NULL,
+    received_full_online bigint DEFAULT 0 NOT NULL,
+    received_online_capable bigint DEFAULT 0 NOT NULL,
+    received_digitized bigint DEFAULT 0 NOT NULL,
+    essential_received bigint DEFAULT 0 NOT NULL,
+    essential_received_online bigint DEFAULT 0 NOT NULL,
+    completed bigint DEFAULT 0 NOT NULL,
+    completed_electronic bigint DEFAULT 0 NOT NULL,
+    completed_with_due bigint DEFAULT 0 NOT NULL,
+    completed_on_time bigint DEFAULT 0 NOT NULL,
+    rated bigint DEFAULT 0 NOT NULL,
+    rated_satisfied bigint DEFAULT 0 NOT NULL,
+    feedback_closed bigint DEFAULT 0 NOT NULL,
+    feedback_on_time bigint DEFAULT 0 NOT NULL,
+    feedback_scored bigint DEFAULT 0 NOT NULL,
+    feedback_satisfied bigint DEFAULT 0 NOT NULL,
+    paid bigint DEFAULT 0 NOT NULL,
+    paid_online bigint DEFAULT 0 NOT NULL,
+    received_fee_bearing bigint DEFAULT 0 NOT NULL,
+    received_population_known bigint DEFAULT 0 NOT NULL,
+    received_population_data bigint DEFAULT 0 NOT NULL,
+    received_reused_known bigint DEFAULT 0 NOT NULL,
+    received_reused_data bigint DEFAULT 0 NOT NULL,
+    received_personal_store_known bigint DEFAULT 0 NOT NULL,
+    received_personal_store bigint DEFAULT 0 NOT NULL
+);
 CREATE TABLE public.source_activity (
     source text NOT NULL,
     last_occurred_at timestamp with time zone NOT NULL,
@@ -304,6 +335,11 @@ CREATE TABLE public.units (
     CONSTRAINT units_kind_for_communes CHECK (((kind IS NULL) OR (level = 'commune'::text))),
     CONSTRAINT units_level_check CHECK ((level = ANY (ARRAY['province'::text, 'department'::text, 'district'::text, 'commune'::text]))),
     CONSTRAINT units_valid_range CHECK (((valid_from IS NULL) OR (valid_to IS NULL) OR (valid_from <= valid_to)))
+);
+CREATE UNLOGGED TABLE public.usage_deltas (
+    unit_code text NOT NULL,
+    procedure_code text NOT NULL,
+    last_online_at timestamp with time zone NOT NULL
 );
 CREATE VIEW read_model.backlog_current AS
  WITH own AS (
@@ -427,7 +463,6 @@ CREATE INDEX dossier_state_closed ON public.dossier_state USING btree (completed
 CREATE INDEX dossier_state_running_due ON public.dossier_state USING btree (running_due) WHERE (running_due IS NOT NULL);
 CREATE INDEX kpi_counts_daily_unit ON public.kpi_counts_daily USING btree (unit_code, day);
 CREATE INDEX kpi_counts_hourly_unit ON public.kpi_counts_hourly USING btree (unit_code, bucket);
-CREATE INDEX kpi_counts_unit_hourly_unit ON public.kpi_counts_unit_hourly USING btree (unit_code, bucket);
 CREATE INDEX notification_outbox_alert_idx ON public.notification_outbox USING btree (alert_id, receiver, id) WHERE (status = 'pending'::text);
 CREATE INDEX notification_outbox_due_idx ON public.notification_outbox USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 CREATE INDEX notification_outbox_queued_idx ON public.notification_outbox USING btree (receiver, id) WHERE (status = 'queued'::text);

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -13,7 +14,7 @@ import pytest
 from services.metrics import store
 from services.metrics.core.kpis import DEFAULT_KPIS
 from services.metrics.core.windows import all_windows
-from shared.events import Event
+from shared.events import Event, event_adapter
 from shared.refdata import load_reference_data
 from shared.refdata.store import sync_reference_data
 from tests.support.factories import random_events
@@ -24,8 +25,19 @@ REPLICAS = 3
 BATCH = 40
 
 
+def published(unit: str, procedure: str, level: str) -> Event:
+    return event_adapter.validate_python({
+        "event_id": str(uuid.uuid4()), "type": "procedure.published", "occurred_at": NOW.isoformat(), "source": "demo",
+        "unit_code": unit, "procedure_code": procedure, "service_level": level,
+    })  # fmt: skip
+
+
 async def test_concurrent_batches_and_rounds_leave_the_tree_equal_to_a_full_recompute(pg_dsn: str) -> None:
     events = random_events(REPLICAS * 25 * BATCH, seed=7, now=NOW - timedelta(minutes=1), days=3)
+    # Some batches also change the catalogue: the leader re-reads the usage above those units.
+    units = sorted({e.unit_code for e in events})
+    for i in range(0, len(events), 97):
+        events.insert(i, published(units[i % len(units)], f"NEW.PROC.{i % 5}", "full_online" if i % 2 else "offline"))
     setup = await asyncpg.connect(pg_dsn)
     await sync_reference_data(setup, load_reference_data())
     tree, read = await store.read_tree(setup, now=NOW, definitions=DEFAULT_KPIS, claim=True)
@@ -71,3 +83,4 @@ async def test_concurrent_batches_and_rounds_leave_the_tree_equal_to_a_full_reco
                    if kpi == "online_submission_rate" and window == "30d" and unit == "HD")  # fmt: skip
     assert received > 0
     assert kept == expected
+    assert any(kpi == "online_service_usage_rate" and n for (kpi, _, _), (n, _) in expected.items())

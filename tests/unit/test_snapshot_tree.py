@@ -49,13 +49,32 @@ def own_totals(hours: Hours, now: datetime) -> dict[WindowName, dict[str, list[i
     return own
 
 
+Online = dict[tuple[str, str], datetime]
+"""The database's newest online use per (unit code, procedure)."""
+Catalogue = dict[str, set[str]]
+"""The procedures each unit code offers online."""
+
+
+def usage_rows(catalogue: Catalogue, online: Online, scopes: set[str] | None = None) -> dict[str, Usage]:
+    """What USAGE reads: per scope with offered procedures, those and the newest use of each in its subtree."""
+    rows: dict[str, Usage] = {}
+    for scope in {a for c in catalogue for a in ANCESTORS.get(c, ())} if scopes is None else scopes:
+        below = [c for c in ANCESTORS if scope in ANCESTORS[c]]
+        offered = sorted({p for c in below for p in catalogue.get(c, ())})
+        if offered:
+            lasts = [max((online[c, p] for c in below if (c, p) in online), default=None) for p in offered]
+            rows[scope] = (offered, lasts)
+    return rows
+
+
 def from_scratch(hours: Hours, usage: dict[str, Usage], now: datetime) -> list[KpiSnapshot]:
     """What the whole computation gives: roll every window up and build every scope."""
     snapshots = []
     own = own_totals(hours, now)
     for window in all_windows(now=now):
         start, end = window.first_bucket, window.last_bucket + HOUR
-        used = {c: (sum(1 for t in times if start <= t < end), offered) for c, (offered, times) in usage.items()}
+        used = {c: (sum(1 for t in lasts if t is not None and start <= t < end), len(offered))
+                for c, (offered, lasts) in usage.items()}  # fmt: skip
         totals = roll_up(own.get(window.name, {}), ANCESTORS)
         snapshots += build_snapshots(
             window=window, totals=totals, usage=used, units=UNITS, definitions=DEFAULT_KPIS, computed_at=now
@@ -69,29 +88,35 @@ def values(snapshots: list[KpiSnapshot]) -> dict[tuple[str, str, str], tuple[obj
     }
 
 
-# A batch's addition: a code, an hour relative to now (0: this hour; 1: the next, on a skewed clock; 40 days back:
+# A batch's addition: a code, an hour relative to now (0: this hour; -1: the next, on a skewed clock; 40 days back:
 # outside every rolling window), and a seed for its values (negative ones too: a later batch may net to zero).
 additions = st.lists(
     st.tuples(st.sampled_from(CODES), st.sampled_from([-1, 0, 1, 2, 30, 200, 24 * 40]), st.integers(-3, 50)),
     max_size=6,
 )
+# A batch's online use: a code, a procedure (Z is offered nowhere), hours before now.
+online_uses = st.lists(
+    st.tuples(st.sampled_from(CODES), st.sampled_from("ABCDZ"), st.sampled_from([0, 1, 5, 30, 24 * 40])), max_size=4
+)
+# A batch publishing a procedure: the code whose catalogue gains it (marked: the leader re-reads the usage above).
+publications = st.lists(st.tuples(st.sampled_from(CODES), st.sampled_from("ABCD")), max_size=2)
 
 
-@settings(max_examples=80, deadline=None)
-@given(rounds=st.lists(st.tuples(additions, st.lists(st.sampled_from(CODES), max_size=3, unique=True),
-                                 st.booleans()), min_size=1, max_size=6))  # fmt: skip
+@settings(max_examples=100, deadline=None)
+@given(rounds=st.lists(st.tuples(additions, online_uses, publications, st.booleans()), min_size=1, max_size=6))
 def test_rounds_of_changes_give_what_a_full_recompute_gives(
-    rounds: list[tuple[list[tuple[str, int, int]], list[str], bool]],
+    rounds: list[tuple[list[tuple[str, int, int]], list[tuple[str, str, int]], list[tuple[str, str]], bool]],
 ) -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
     hours: Hours = {(code, NOW.replace(minute=0) - timedelta(hours=i)): row for i, (code, row) in
                     enumerate(rows(1, CODES[:4]).items())}  # fmt: skip
-    usage: dict[str, Usage] = {"P": (3, (NOW - HOUR,)), "Q": (1, ())}
-    read = TreeRead(own_totals(hours, NOW), ALL, [], frozenset(), usage, None)
+    catalogue: Catalogue = {"P.C1": {"A", "B"}, "P.C2": {"B", "C"}, "P.D": {"D"}, "Q.C": {"A"}, "OLD.C": {"C"}}
+    online: Online = {("P.C1", "A"): NOW - HOUR, ("Q.C", "B"): NOW - HOUR}  # Q.C doesn't offer B: not counted
+    read = TreeRead(own_totals(hours, NOW), ALL, [], [], frozenset(), usage_rows(catalogue, online), None)
     board = values(tree.advance(read, all_windows(now=NOW), now=NOW))
-    assert board == values(from_scratch(hours, usage, NOW))
+    assert board == values(from_scratch(hours, usage_rows(catalogue, online), NOW))
     now = NOW
-    for added, usage_moved, hour_turns in rounds:
+    for added, used, published, hour_turns in rounds:
         deltas = []
         for code, hours_back, seed in added:
             bucket = now.replace(minute=0, second=0) - timedelta(hours=hours_back)
@@ -100,24 +125,32 @@ def test_rounds_of_changes_give_what_a_full_recompute_gives(
             row = hours.setdefault((code, bucket), [0] * len(COUNTERS))
             for i, d in enumerate(delta):
                 row[i] += d
+        usage_deltas = []
+        for code, procedure, hours_back in used:  # the database keeps the newest, and returns it
+            at = now - timedelta(hours=hours_back)
+            online[code, procedure] = max(online.get((code, procedure), at), at)
+            usage_deltas.append((code, procedure, online[code, procedure]))
+        for code, procedure in published:
+            catalogue.setdefault(code, set()).add(procedure)
+        changed = {code for code, _ in published}
         now += HOUR if hour_turns else timedelta(seconds=10)
         bounds = all_windows(now=now)
-        scopes = tree.scopes_above(usage_moved)
-        usage.update({s: (len(added) % 4, (now - timedelta(hours=len(added) % 3),)) for s in scopes if s in UNITS})
+        scopes = tree.scopes_above(changed)
         whole = frozenset(b.name for b in tree.stale(bounds))
         read = TreeRead(
             totals={w: totals for w, totals in own_totals(hours, now).items() if w in whole},
             whole=whole,
             deltas=deltas,
-            changed=frozenset(usage_moved),
-            usage={s: usage[s] for s in scopes if s in usage},
+            usage_deltas=usage_deltas,
+            changed=frozenset(changed),
+            usage=usage_rows(catalogue, online, scopes),
             usage_scopes=frozenset(scopes),
         )
         out = tree.advance(read, bounds, now=now)
         for scope in [s for s in board if s[1] in {w.value for w in whole}]:
             del board[scope]
         board |= values(out)
-        assert board == values(from_scratch(hours, usage, now))
+        assert board == values(from_scratch(hours, usage_rows(catalogue, online), now))
         assert hour_turns == bool(whole)
 
 
@@ -125,10 +158,10 @@ def test_a_round_builds_only_the_scopes_above_what_changed() -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
     own = {w: rows(1, ["P.C1", "Q.C"]) for w in WindowName}
     bounds = all_windows(now=NOW)
-    tree.advance(TreeRead(own, ALL, [], frozenset(), {}, None), bounds, now=NOW)
+    tree.advance(TreeRead(own, ALL, [], [], frozenset(), {}, None), bounds, now=NOW)
     this_hour, long_ago = NOW.replace(minute=0), NOW - timedelta(days=40)
     deltas = [("OLD.C", this_hour, [1] * len(COUNTERS)), ("Q.C", long_ago, [1] * len(COUNTERS))]
-    out = tree.advance(TreeRead({}, frozenset(), deltas, frozenset(), {}, frozenset()), bounds, now=NOW)
+    out = tree.advance(TreeRead({}, frozenset(), deltas, [], frozenset(), {}, frozenset()), bounds, now=NOW)
     # Q.C's addition is older than every rolling window: only the calendar windows holding that hour move for it.
     in_ytd = {w.name.value for w in bounds if w.first_bucket <= long_ago}
     assert {(s.window, s.unit_code) for s in out} == {(w.value, c) for w in WindowName for c in ("P.C1", "P")} | {
@@ -145,7 +178,7 @@ def test_a_round_builds_only_the_scopes_above_what_changed() -> None:
 def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
     own = {w: rows(3, ["P.C1", "Q.C", "NOWHERE"]) for w in WindowName}
-    snapshots = tree.advance(TreeRead(own, ALL, [], frozenset(), {}, None), all_windows(now=NOW), now=NOW)
+    snapshots = tree.advance(TreeRead(own, ALL, [], [], frozenset(), {}, None), all_windows(now=NOW), now=NOW)
     served, loaded = SnapshotBoard(), SnapshotBoard()
     served.serve(tree)
     loaded.replace(snapshots)
@@ -157,7 +190,7 @@ def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:
     before = served.current[("online_submission_rate", "30d", "Q.C")]
     p_c1 = served.current[("online_submission_rate", "30d", "P.C1")].denominator
     deltas = [("P.C1", NOW.replace(minute=0), [9] * len(COUNTERS))]
-    tree.apply(TreeRead({}, frozenset(), deltas, frozenset(), {}, frozenset()), all_windows(now=NOW), now=NOW)
+    tree.apply(TreeRead({}, frozenset(), deltas, [], frozenset(), {}, frozenset()), all_windows(now=NOW), now=NOW)
     assert served.current[("online_submission_rate", "30d", "P.C1")].denominator == p_c1 + 9
     assert served.current[("online_submission_rate", "30d", "Q.C")] is before
 
@@ -165,9 +198,11 @@ def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:
 def test_a_code_the_tree_lacks_shows_while_it_has_counts() -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
     bounds = all_windows(now=NOW)
-    tree.apply(TreeRead({}, ALL, [], frozenset(), {}, None), bounds, now=NOW)
+    tree.apply(TreeRead({}, ALL, [], [], frozenset(), {}, None), bounds, now=NOW)
     hour, row = NOW.replace(minute=0), [1] * len(COUNTERS)
     for delta, shown in ((row, True), ([-v for v in row], False)):
-        tree.apply(TreeRead({}, frozenset(), [("NOWHERE", hour, delta)], frozenset(), {}, frozenset()), bounds, now=NOW)
+        tree.apply(
+            TreeRead({}, frozenset(), [("NOWHERE", hour, delta)], [], frozenset(), {}, frozenset()), bounds, now=NOW
+        )
         assert ("NOWHERE" in tree.scopes("1d")) is shown
         assert (tree.snapshot("online_submission_rate", "1d", "NOWHERE") is not None) is shown

@@ -18,12 +18,14 @@ from services.metrics.core.kpis import USAGE_RATE, KpiDefinition
 from services.metrics.core.snapshots import one_snapshot
 from services.metrics.core.windows import HOUR, WindowBounds
 from shared.kpi_catalogue import UNKNOWN_LEVEL, WindowName
-from shared.snapshots import KpiSnapshot, SnapshotScope
+from shared.snapshots import KpiSnapshot
 
 Delta = tuple[str, datetime, Sequence[int]]
 """What a batch added to one unit code's hour: (code, hourly bucket, `COUNTERS` values)."""
-Usage = tuple[int, tuple[datetime, ...]]
-"""Of a scope: how many procedures its subtree offers online, and the newest online use of each that was used."""
+Usage = tuple[Sequence[str], Sequence[datetime | None]]
+"""Of a scope: the procedures its subtree offers online, and the newest online use of each (None: never used)."""
+UsageDelta = tuple[str, str, datetime]
+"""A (unit code, procedure) pair's newest online use, as a batch moved it."""
 
 
 @dataclass(slots=True)
@@ -41,13 +43,15 @@ class TreeRead:
 
     `totals[window]` holds every code's own totals of each window in `whole`; `deltas`, what the batches that view
     includes added since the last round (already in those totals: added to the other windows). `usage` holds the
-    rows of every scope when `usage_scopes` is None, else only of those scopes; `changed`, the codes whose usage
-    moved.
+    rows of every scope when `usage_scopes` is None, else only of those scopes (above `changed`, the codes whose
+    catalogue changed); `usage_deltas`, the newest online uses those batches moved (a maximum: already in `usage`
+    or not, keeping the newest gives the same).
     """
 
     totals: Mapping[WindowName, Mapping[str, Sequence[int]]]
     whole: frozenset[WindowName]
     deltas: Sequence[Delta]
+    usage_deltas: Sequence[UsageDelta]
     changed: frozenset[str]
     usage: Mapping[str, Usage]
     usage_scopes: frozenset[str] | None
@@ -70,8 +74,12 @@ class SnapshotTree:
     as_of: datetime | None = None
     """When the last round read the database."""
     _windows: dict[WindowName, _Window] = field(default_factory=dict)
-    _usage: dict[str, Usage] = field(default_factory=dict)
-    _built: dict[SnapshotScope, KpiSnapshot] = field(default_factory=dict)
+    _offered: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Per scope: the procedures its subtree offers online (equal sets are one object: communes share theirs)."""
+    _last_online: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    """Per scope: the newest online use of each offered procedure used in its subtree."""
+    _built: dict[tuple[str, str], dict[str, KpiSnapshot]] = field(default_factory=dict)
+    """(window, scope) → KPI → its snapshot, as built when read (dropped when the pair moves)."""
     _by_name: dict[str, KpiDefinition] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -87,30 +95,29 @@ class SnapshotTree:
 
     def apply(self, read: TreeRead, bounds: Sequence[WindowBounds], *, now: datetime) -> set[tuple[str, str]]:
         """Take a round's read; the (window, scope) pairs whose snapshots may have moved."""
-        if read.usage_scopes is None:
-            self._usage = dict(read.usage)
-        else:
-            for scope in read.usage_scopes:
-                if scope in read.usage:
-                    self._usage[scope] = read.usage[scope]
-                else:
-                    self._usage.pop(scope, None)
-        usage_scopes = self.scopes_above(read.changed) | (read.usage_scopes or set())
+        usage_scopes = self._take_usage(read)
         moved: set[tuple[str, str]] = set()
+        partial = []
         for window in bounds:
             if window.name in read.whole or window.name not in self._windows:
                 totals = read.totals.get(window.name, {})
                 own = {code: list(row) for code, row in totals.items()}
                 self._windows[window.name] = _Window(window, own, roll_up(own, self.ancestors))
-                for built_scope in [s for s in self._built if s[1] == window.name.value]:
-                    del self._built[built_scope]
+                for pair in [pair for pair in self._built if pair[0] == window.name.value]:
+                    del self._built[pair]
                 moved.update((window.name.value, code) for code in self.scopes(window.name.value))
             else:
-                scopes = usage_scopes | self._add(self._windows[window.name], read.deltas)
-                for code in scopes:
-                    for definition in self.definitions:
-                        self._built.pop((definition.name, window.name.value, code), None)
-                moved.update((window.name.value, code) for code in scopes)
+                partial.append(self._windows[window.name])
+        counted = self._add(partial, read.deltas)
+        for held in partial:
+            name = held.bounds.name.value
+            scopes = counted.get(name, set())
+            for code in scopes:
+                self._built.pop((name, code), None)
+            for code in usage_scopes - scopes:
+                if (built := self._built.get((name, code))) is not None:
+                    built.pop(USAGE_RATE, None)
+            moved.update((name, code) for code in scopes | usage_scopes)
         self.as_of = now
         return moved
 
@@ -142,8 +149,7 @@ class SnapshotTree:
     def snapshot(self, kpi: str, window: str, code: str, *, keep: bool = True) -> KpiSnapshot | None:
         """One scope's snapshot, built from the rolled totals (and kept, unless not `keep`) if not already; None if
         not shown."""
-        scope = (kpi, window, code)
-        if (built := self._built.get(scope)) is not None:
+        if (kept := self._built.get((window, code))) is not None and (built := kept.get(kpi)) is not None:
             return built
         held = self._windows.get(WindowName(window)) if window in _WINDOW_VALUES else None
         definition = self._by_name.get(kpi)
@@ -154,43 +160,73 @@ class SnapshotTree:
         usage = None
         if kpi == USAGE_RATE:
             start, end = held.bounds.first_bucket, held.bounds.last_bucket + HOUR
-            offered, times = self._usage.get(code, (0, ()))
-            usage = (sum(1 for t in times if start <= t < end), offered)
+            times = self._last_online.get(code, {}).values()
+            usage = (sum(1 for t in times if start <= t < end), len(self._offered.get(code, ())))
         built = one_snapshot(
             definition, held.bounds, code=code, level=self.units.get(code, UNKNOWN_LEVEL),
             counters=held.rolled.get(code, _ZERO), usage=usage, computed_at=self.as_of,
         )  # fmt: skip
         if keep:
-            self._built[scope] = built
+            self._built.setdefault((window, code), {})[kpi] = built
         return built
 
-    def _add(self, held: _Window, deltas: Iterable[Delta]) -> set[str]:
-        """Add the deltas of the window's hours to its codes and the scopes above them; the scopes that moved."""
-        first, last = held.bounds.first_bucket, held.bounds.last_bucket
-        summed: dict[str, list[int]] = {}
-        for code, bucket, values in deltas:
-            if first <= bucket <= last:
-                if (row := summed.get(code)) is None:
-                    summed[code] = list(values)
-                else:
-                    for i, value in enumerate(values):
-                        row[i] += value
-        moved: set[str] = set()
-        for code, delta in summed.items():
-            if not any(delta):
-                continue
-            own = held.own.setdefault(code, [0] * len(COUNTERS))
-            for i, d in enumerate(delta):
-                own[i] += d
-            if not any(own):
-                del held.own[code]
+    def _take_usage(self, read: TreeRead) -> set[str]:
+        """Take the usage rows read and the online uses moved; the scopes whose usage may have moved."""
+        if read.usage_scopes is None:
+            self._offered, self._last_online = {}, {}
+        for scope in read.usage_scopes or ():
+            self._offered.pop(scope, None)
+            self._last_online.pop(scope, None)
+        shared: dict[frozenset[str], frozenset[str]] = {}
+        for scope, (offered, last_online) in read.usage.items():
+            codes = frozenset(offered)
+            self._offered[scope] = shared.setdefault(codes, codes)
+            used = {code: at for code, at in zip(offered, last_online, strict=True) if at is not None}
+            if used:
+                self._last_online[scope] = used
+        moved = set(read.usage_scopes or ())
+        for code, procedure, at in read.usage_deltas:
             for scope in self.ancestors.get(code, (code,)):
-                row = held.rolled.setdefault(scope, [0] * len(COUNTERS))
-                for i, d in enumerate(delta):
-                    row[i] += d
-                if scope not in self.units and not any(row):
-                    del held.rolled[scope]  # a code the tree lacks shows only while it has counts
-                moved.add(scope)
+                if procedure not in self._offered.get(scope, ()):
+                    continue  # as the read: only procedures the scope offers online count
+                used = self._last_online.setdefault(scope, {})
+                if (held := used.get(procedure)) is None or at > held:
+                    used[procedure] = at
+                    moved.add(scope)
+        return moved
+
+    def _add(self, windows: Sequence[_Window], deltas: Iterable[Delta]) -> dict[str, set[str]]:
+        """Add each delta to the windows holding its hour, at its code and the scopes above it; per window, the
+        scopes that moved. Deltas are summed per code and set of windows first, then rolled up once per set."""
+        grouped: dict[tuple[int, ...], dict[str, list[int]]] = {}
+        for code, bucket, values in deltas:
+            holding = tuple(i for i, w in enumerate(windows) if w.bounds.first_bucket <= bucket <= w.bounds.last_bucket)
+            if not holding:
+                continue
+            summed = grouped.setdefault(holding, {})
+            held = summed.get(code)
+            summed[code] = list(values) if held is None else [a + b for a, b in zip(held, values, strict=True)]
+        moved: dict[str, set[str]] = {}
+        for holding, summed in grouped.items():
+            nonzero = {code: delta for code, delta in summed.items() if any(delta)}
+            rolled = roll_up(nonzero, self.ancestors)
+            for i in holding:
+                window = windows[i]
+                for code, delta in nonzero.items():
+                    own = window.own.get(code)
+                    own = delta if own is None else [a + b for a, b in zip(own, delta, strict=True)]
+                    if any(own):
+                        window.own[code] = own
+                    else:
+                        window.own.pop(code, None)
+                for scope, delta in rolled.items():
+                    row = window.rolled.get(scope)
+                    row = delta if row is None else [a + b for a, b in zip(row, delta, strict=True)]
+                    if scope not in self.units and not any(row):
+                        window.rolled.pop(scope, None)  # a code the tree lacks shows only while it has counts
+                    else:
+                        window.rolled[scope] = row
+                moved.setdefault(window.bounds.name.value, set()).update(rolled)
         return moved
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,7 @@ import yaml
 
 from services.metrics import index766_queries as q
 from services.metrics.board import UnitEntry
-from services.metrics.core.counters import COUNTERS
+from services.metrics.core.counters import COUNTERS, roll_up
 from services.metrics.core.index766 import IndexFormula, Scorecard, parse_formula, score
 from services.metrics.core.lifecycle import DossierState
 from services.metrics.core.periods import Period, PeriodKind, current_periods
@@ -82,8 +82,8 @@ class PeriodRows:
     ancestors: dict[str, list[str]]
     counts: dict[str, list[int]]
     progress: dict[str, tuple[int, int, int, int]]
-    procedures: list[tuple[str, str, bool, bool, bool]]
-    offered_online: list[tuple[str, str]]
+    distinct: dict[str, list[int]]
+    """Per scope, already rolled up: `q.DISTINCT_INPUTS` (procedures counted distinct over its subtree)."""
 
 
 async def read_period(connection: Connection, *, first_day: date, last_day: date) -> PeriodRows:
@@ -99,65 +99,37 @@ async def read_period(connection: Connection, *, first_day: date, last_day: date
         progress = {r["unit_code"]: (r["carried"], r["started"], r["on_time"], r["within_due"])
                     for r in await connection.fetch(q.PROGRESS, first_day, last_day)}  # fmt: skip
         start, end = day_start(first_day), day_start(last_day + timedelta(days=1))
-        procedures = [(r["unit_code"], r["procedure_code"], r["fee_bearing"], r["paid_online"], r["used_online"])
-                      for r in await connection.fetch(q.PROCEDURES, start, end)]  # fmt: skip
-        offered = [(r["unit_code"], r["procedure_code"]) for r in await connection.fetch(q.OFFERED_ONLINE)]
-    return PeriodRows(units, ancestors, counts, progress, procedures, offered)
+        distinct = {r["unit_code"]: list(r)[1:] for r in await connection.fetch(q.DISTINCT_PROCEDURES, start, end)}
+    return PeriodRows(units, ancestors, counts, progress, distinct)
 
 
 def roll_up_inputs(rows: PeriodRows, *, catalogue: Mapping[str, Mapping[str, int]]) -> dict[str, Inputs]:
-    """Every unit's inputs over its subtree and predecessors: numbers summed, procedures counted distinct."""
-    sums: dict[str, dict[str, float]] = {code: {} for code in rows.units}
-
-    def add(unit: str, values: Mapping[str, float]) -> None:
-        for target in rows.ancestors.get(unit, [unit]):
-            bucket = sums.setdefault(target, {})
-            for name, value in values.items():
-                bucket[name] = bucket.get(name, 0.0) + value
-
-    for unit, counters in rows.counts.items():
-        add(unit, dict(zip(COUNTERS, counters, strict=True)))
+    """Every unit's inputs over its subtree and predecessors: numbers summed, procedures counted distinct (by
+    PostgreSQL, per scope)."""
+    progress_rows = {}
     for unit, (carried, started, on_time, within_due) in rows.progress.items():
         progress = progress_figures(carried=carried, started=started, completed_on_time=on_time, within_due=within_due)
-        add(unit, {"progress_dossiers": progress.dossiers, "progress_on_time": progress.on_time})
-    catalogued: set[str] = set()
+        progress_rows[unit] = [progress.dossiers, progress.on_time]
+    counts = roll_up(rows.counts, rows.ancestors)
+    progressed = roll_up(progress_rows, rows.ancestors, width=2)
+    catalogued: dict[str, dict[str, float]] = {}
     for unit, figures in catalogue.items():
-        add(unit, {k: float(v) for k, v in figures.items()})
-        catalogued.update(rows.ancestors.get(unit, [unit]))
-    distinct = _distinct_procedures(rows)
+        for target in rows.ancestors.get(unit, [unit]):
+            held = catalogued.setdefault(target, {})
+            for name, value in figures.items():
+                held[name] = held.get(name, 0.0) + value
     result: dict[str, Inputs] = {}
-    for unit, values in sums.items():
-        inputs: Inputs = {name: values.get(name, 0.0) for name in FED_INPUTS if name not in CATALOGUE_INPUTS}
-        inputs.update({k: float(len(v)) for k, v in distinct.get(unit, {}).items()})
+    zero_counts, zero_progress, zero_distinct = [0] * len(COUNTERS), [0, 0], [0] * len(q.DISTINCT_INPUTS)
+    for unit in {*rows.units, *counts, *progressed, *catalogued}:
+        inputs: Inputs = dict(zip(COUNTERS, map(float, counts.get(unit, zero_counts)), strict=True))
+        inputs.update(zip(("progress_dossiers", "progress_on_time"), map(float, progressed.get(unit, zero_progress)),
+                          strict=True))  # fmt: skip
+        inputs.update(zip(q.DISTINCT_INPUTS, map(float, rows.distinct.get(unit, zero_distinct)), strict=True))
+        summed = catalogued.get(unit)
         for name in CATALOGUE_INPUTS:  # no catalogue figure for the unit or its subtree: no data, not 0
-            inputs[name] = values.get(name, 0.0) if unit in catalogued else None
+            inputs[name] = None if summed is None else summed.get(name, 0.0)
         result[unit] = inputs
     return result
-
-
-def _distinct_procedures(rows: PeriodRows) -> dict[str, dict[str, set[str]]]:
-    per: dict[str, dict[str, set[str]]] = {}
-
-    def mark(unit: str, name: str, procedure: str) -> None:
-        for target in rows.ancestors.get(unit, [unit]):
-            per.setdefault(target, {}).setdefault(name, set()).add(procedure)
-
-    offered: dict[str, set[str]] = {}
-    for unit, procedure in rows.offered_online:
-        mark(unit, "procedures_offered_online", procedure)
-    for unit, sets in per.items():
-        offered[unit] = sets.get("procedures_offered_online", set())
-    for unit, procedure, fee_bearing, paid_online, used_online in rows.procedures:
-        if fee_bearing:
-            mark(unit, "fee_procedures", procedure)
-            if paid_online:
-                mark(unit, "fee_procedures_paid_online", procedure)
-        if used_online:
-            mark(unit, "procedures_used_online", procedure)
-    for unit, sets in per.items():  # used online counts only procedures the catalogue offers online there
-        if "procedures_used_online" in sets:
-            sets["procedures_used_online"] &= offered.get(unit, set())
-    return per
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +141,38 @@ class PeriodScores:
     computed_at: datetime
     units: dict[str, UnitEntry]
     inputs: dict[str, Inputs]
-    cards: dict[str, Scorecard]
+    cards: Mapping[str, Scorecard]
+
+
+class _Cards(Mapping[str, Scorecard]):
+    """Every unit's scorecard: those of the units that exist during the period scored at once, the others (merged
+    away before it began, codes the tree lacks) when first read. At 10,000 units with their 2024 predecessors that
+    is 6,000 scorecards a refresh and period not computed until asked for."""
+
+    def __init__(self, formula: IndexFormula, inputs: Mapping[str, Inputs], now: Iterable[str]) -> None:
+        self._formula, self._inputs = formula, inputs
+        self._cards = {unit: score(formula, inputs[unit]) for unit in now if unit in inputs}
+
+    def __getitem__(self, unit: str) -> Scorecard:
+        if (card := self._cards.get(unit)) is None:
+            card = self._cards[unit] = score(self._formula, self._inputs[unit])
+        return card
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._inputs)
+
+    def __len__(self) -> int:
+        return len(self._inputs)
 
 
 def score_all(rows: PeriodRows, *, formula: IndexFormula, catalogue: Mapping[str, Mapping[str, int]],
               first_day: date, last_day: date, computed_at: datetime) -> PeriodScores:  # fmt: skip
     """Roll up and score every unit (CPU only: run it in a thread)."""
     inputs = roll_up_inputs(rows, catalogue=catalogue)
-    cards = {unit: score(formula, values) for unit, values in inputs.items()}
-    return PeriodScores(first_day, last_day, computed_at, rows.units, inputs, cards)
+    existing = (code for code, u in rows.units.items()
+                if (u.valid_from is None or u.valid_from <= last_day)
+                and (u.valid_to is None or first_day <= u.valid_to))  # fmt: skip
+    return PeriodScores(first_day, last_day, computed_at, rows.units, inputs, _Cards(formula, inputs, existing))
 
 
 @dataclass(slots=True)

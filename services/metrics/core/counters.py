@@ -175,10 +175,13 @@ def last_online(events: Iterable[Event]) -> dict[tuple[str, str], datetime]:
     return newest
 
 
-def roll_up(per_unit: Mapping[str, list[int]], ancestors: Mapping[str, Sequence[str]]) -> dict[str, list[int]]:
-    """Add each unit's counts to itself and its ancestors; a unit missing from the tree counts only as itself."""
+def roll_up(
+    per_unit: Mapping[str, list[int]], ancestors: Mapping[str, Sequence[str]], *, width: int = len(COUNTERS)
+) -> dict[str, list[int]]:
+    """Add each unit's counts (`width` of them, `COUNTERS` by default) to itself and its ancestors; a unit missing
+    from the tree counts only as itself."""
     totals: dict[str, list[int]] = {}
     for unit, values in per_unit.items():
         for target in ancestors.get(unit, [unit]):
-            _add_into(totals.setdefault(target, [0] * len(COUNTERS)), values)
+            _add_into(totals.setdefault(target, [0] * width), values)
     return totals

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from services.metrics.board import UnitEntry
+from services.metrics.core.counters import COUNTERS
 from services.metrics.core.index766 import (
     IndicatorSpec,
     ZeroDenominator,
@@ -20,7 +22,7 @@ from services.metrics.core.index766 import (
 from services.metrics.core.lifecycle import DossierState
 from services.metrics.core.periods import PeriodError, PeriodKind, closed_range, parse_period
 from services.metrics.core.progress766 import ProgressFootprint, day_deltas, progress_footprint
-from services.metrics.index766 import FED_INPUTS, Inputs, load_formula
+from services.metrics.index766 import FED_INPUTS, Inputs, PeriodRows, load_formula, score_all
 from shared.kpi_catalogue import VIETNAM
 
 FORMULA = load_formula(None)
@@ -325,3 +327,22 @@ def test_vietnam_days_are_used_for_footprints() -> None:
     footprint = progress_footprint(state(received_at=late_evening_utc))
     assert footprint is not None
     assert footprint.start_day == date(2026, 10, 5)
+
+
+def test_scorecards_of_units_gone_before_the_period_are_the_same_when_scored_on_demand() -> None:
+    first, last = date(2026, 1, 1), date(2026, 3, 31)
+    units = {"P": UnitEntry("P", "province"), "P.OLD": UnitEntry("Old", "commune", valid_to=date(2025, 6, 30)),
+             "P.NEW": UnitEntry("New", "commune", valid_from=date(2025, 7, 1))}  # fmt: skip
+    ancestors = {"P": ["P"], "P.OLD": ["P.OLD", "P.NEW", "P"], "P.NEW": ["P.NEW", "P"], "ELSEWHERE": ["ELSEWHERE"]}
+    received = COUNTERS.index("received_online")
+    counts = {code: [(i + 3) * (j == received) + j % 3 for j in range(len(COUNTERS))]
+              for i, code in enumerate(["P.OLD", "P.NEW", "ELSEWHERE"])}  # fmt: skip
+    rows = PeriodRows(units, ancestors, counts, {}, {"P": [4, 2, 3, 9], "P.NEW": [1, 1, 2, 5]})
+    scores = score_all(
+        rows, formula=FORMULA, catalogue={}, first_day=first, last_day=last, computed_at=datetime.now(UTC)
+    )
+    assert set(scores.cards) == set(scores.inputs) == {"P", "P.OLD", "P.NEW", "ELSEWHERE"}
+    for code in ("P.OLD", "ELSEWHERE", "P", "P.NEW"):  # the first two scored only now
+        assert scores.cards[code] == score(FORMULA, scores.inputs[code])
+    assert scores.cards.get("NOWHERE") is None
+    assert scores.inputs["P.NEW"]["procedures_used_online"] == 2.0

@@ -22,7 +22,7 @@ from services.metrics.core.backlog import (
     footprint,
     roll_up_backlog,
 )
-from services.metrics.core.lifecycle import DAY, LIFECYCLE_TYPES, DossierState, merge_all, new_state, paused_time
+from services.metrics.core.lifecycle import DAY, LIFECYCLE_TYPES, DossierState, merge_all, merge_new, paused_time
 from services.metrics.core.windows import day_start
 from shared.events import Event
 
@@ -72,15 +72,22 @@ def plan(locked: Locked) -> Plan:
     rows: list[tuple[Any, ...]] = []
     moved: dict[str, tuple[Footprint, Footprint]] = {}
     merged: dict[str, tuple[DossierState | None, DossierState]] = {}
+    stored = locked.stored
     for dossier, events in locked.events.items():
-        before = locked.stored.get(dossier)
-        state = merge_all(before or new_state(events[0]), events)
-        if state is before:
-            continue  # the events added nothing: no write, no delta
-        after = footprint(state)
-        moved[dossier] = (NOTHING if before is None else footprint(before), after)
+        before = stored.get(dossier)
+        if before is None:
+            state = merge_new(events)
+            after = footprint(state)
+            moved[dossier] = (NOTHING, after)
+            rows.append(state_row(state, after, stored=False))
+        else:
+            state = merge_all(before, events)
+            if state is before:
+                continue  # the events added nothing: no write, no delta
+            after = footprint(state)
+            moved[dossier] = (footprint(before), after)
+            rows.append(state_row(state, after, stored=True))
         merged[dossier] = (before, state)
-        rows.append(state_row(state, after, stored=before is not None))
     return Plan(locked, rows, moved, merged, deltas(moved.values()), index766.progress_days(merged.values()))
 
 

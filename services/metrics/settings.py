@@ -48,7 +48,8 @@ class MetricsSettings(ServiceSettings, PostgresSettings, HttpSettings, Reference
     metrics_levels: list[str] = Field(
         default=["province", "department", "commune"],
         description="Unit levels exported as Prometheus labels (bounded cardinality; only units that exist today). "
-        "`district` exists only in trees before 1 July 2025.",
+        "`district` exists only in trees before 1 July 2025. A whole country's communes are ~770,000 series: a "
+        'national deployment exports `["province", "department"]` and reads communes from the API.',
     )
     metrics_kpi_variants_file: Path | None = Field(
         default=None, description="YAML of KPI definition variants replacing the defaults by name."

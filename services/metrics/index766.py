@@ -8,6 +8,7 @@ event loop that counts is never held up. A background task keeps the current mon
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -120,16 +121,25 @@ def roll_up_inputs(rows: PeriodRows, *, catalogue: Mapping[str, Mapping[str, int
                 held[name] = held.get(name, 0.0) + value
     result: dict[str, Inputs] = {}
     zero_counts, zero_progress, zero_distinct = [0] * len(COUNTERS), [0, 0], [0] * len(q.DISTINCT_INPUTS)
+    floats: dict[int, float] = {}
+    # One float object per distinct value (most are 0 or small): 3 periods x every unit's ~35 inputs are held.
+    as_float = functools.partial(_shared_float, floats)
     for unit in {*rows.units, *counts, *progressed, *catalogued}:
-        inputs: Inputs = dict(zip(COUNTERS, map(float, counts.get(unit, zero_counts)), strict=True))
-        inputs.update(zip(("progress_dossiers", "progress_on_time"), map(float, progressed.get(unit, zero_progress)),
-                          strict=True))  # fmt: skip
-        inputs.update(zip(q.DISTINCT_INPUTS, map(float, rows.distinct.get(unit, zero_distinct)), strict=True))
+        inputs: Inputs = dict(zip(COUNTERS, map(as_float, counts.get(unit, zero_counts)), strict=True))
+        inputs.update(zip(("progress_dossiers", "progress_on_time"),
+                          map(as_float, progressed.get(unit, zero_progress)), strict=True))  # fmt: skip
+        inputs.update(zip(q.DISTINCT_INPUTS, map(as_float, rows.distinct.get(unit, zero_distinct)), strict=True))
         summed = catalogued.get(unit)
         for name in CATALOGUE_INPUTS:  # no catalogue figure for the unit or its subtree: no data, not 0
             inputs[name] = None if summed is None else summed.get(name, 0.0)
         result[unit] = inputs
     return result
+
+
+def _shared_float(floats: dict[int, float], value: int) -> float:
+    if (held := floats.get(value)) is None:
+        held = floats[value] = float(value)
+    return held
 
 
 @dataclass(frozen=True, slots=True)

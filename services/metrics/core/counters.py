@@ -159,7 +159,7 @@ def _indices(event: Event) -> tuple[int, ...]:
 _BY_FACTS: dict[tuple[object, ...], tuple[int, ...]] = {}
 
 
-def _add_into(row: list[int], values: list[int]) -> None:
+def _add_into(row: list[int], values: Sequence[int]) -> None:
     for i, value in enumerate(values):
         row[i] += value
 
@@ -176,7 +176,7 @@ def last_online(events: Iterable[Event]) -> dict[tuple[str, str], datetime]:
 
 
 def roll_up(
-    per_unit: Mapping[str, list[int]], ancestors: Mapping[str, Sequence[str]], *, width: int = len(COUNTERS)
+    per_unit: Mapping[str, Sequence[int]], ancestors: Mapping[str, Sequence[str]], *, width: int = len(COUNTERS)
 ) -> dict[str, list[int]]:
     """Add each unit's counts (`width` of them, `COUNTERS` by default) to itself and its ancestors; a unit missing
     from the tree counts only as itself."""

@@ -1,4 +1,4 @@
-"""Snapshots kept current by change: per window, every unit's own totals and their sums up the tree, in memory.
+"""Snapshots kept current by change: per window, every scope's totals (its own and those below it), in memory.
 
 A round takes what the counting batches added since the last one (their sums per unit and hour), adds each to the
 windows holding its hour and to the scopes above its unit, and re-reads the usage of the scopes whose online use
@@ -31,8 +31,6 @@ UsageDelta = tuple[str, str, datetime]
 @dataclass(slots=True)
 class _Window:
     bounds: WindowBounds
-    own: dict[str, list[int]]
-    """Per counted unit code (a unit, an alias or a code the tree lacks): its own rows, not rolled up."""
     rolled: dict[str, list[int]]
     """Per scope: its own totals plus those of every code below it."""
 
@@ -101,8 +99,7 @@ class SnapshotTree:
         for window in bounds:
             if window.name in read.whole or window.name not in self._windows:
                 totals = read.totals.get(window.name, {})
-                own = {code: list(row) for code, row in totals.items()}
-                self._windows[window.name] = _Window(window, own, roll_up(own, self.ancestors))
+                self._windows[window.name] = _Window(window, roll_up(totals, self.ancestors))
                 for pair in [pair for pair in self._built if pair[0] == window.name.value]:
                     del self._built[pair]
                 moved.update((window.name.value, code) for code in self.scopes(window.name.value))
@@ -212,13 +209,6 @@ class SnapshotTree:
             rolled = roll_up(nonzero, self.ancestors)
             for i in holding:
                 window = windows[i]
-                for code, delta in nonzero.items():
-                    own = window.own.get(code)
-                    own = delta if own is None else [a + b for a, b in zip(own, delta, strict=True)]
-                    if any(own):
-                        window.own[code] = own
-                    else:
-                        window.own.pop(code, None)
                 for scope, delta in rolled.items():
                     row = window.rolled.get(scope)
                     row = delta if row is None else [a + b for a, b in zip(row, delta, strict=True)]

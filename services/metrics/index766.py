@@ -11,7 +11,7 @@ import asyncio
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -155,9 +155,9 @@ class PeriodScores:
 
 
 class _Cards(Mapping[str, Scorecard]):
-    """Every unit's scorecard: those of the units that exist during the period scored at once, the others (merged
-    away before it began, codes the tree lacks) when first read. At 10,000 units with their 2024 predecessors that
-    is 6,000 scorecards a refresh and period not computed until asked for."""
+    """Every unit's scorecard: those `now` (the units existing during the period, of the levels exported to
+    Prometheus) scored at once, the others when first read (and kept). At 10,000 units with their 2024 predecessors
+    and communes not exported, 9,400 scorecards a refresh and period are not computed until asked for."""
 
     def __init__(self, formula: IndexFormula, inputs: Mapping[str, Inputs], now: Iterable[str]) -> None:
         self._formula, self._inputs = formula, inputs
@@ -176,11 +176,14 @@ class _Cards(Mapping[str, Scorecard]):
 
 
 def score_all(rows: PeriodRows, *, formula: IndexFormula, catalogue: Mapping[str, Mapping[str, int]],
-              first_day: date, last_day: date, computed_at: datetime) -> PeriodScores:  # fmt: skip
-    """Roll up and score every unit (CPU only: run it in a thread)."""
+              first_day: date, last_day: date, computed_at: datetime,
+              levels: Collection[str] | None = None) -> PeriodScores:  # fmt: skip
+    """Roll up every unit and score those of `levels` (all if None) existing during the period; the others are
+    scored when read (CPU only: run it in a thread)."""
     inputs = roll_up_inputs(rows, catalogue=catalogue)
     existing = (code for code, u in rows.units.items()
-                if (u.valid_from is None or u.valid_from <= last_day)
+                if (levels is None or u.level in levels)
+                and (u.valid_from is None or u.valid_from <= last_day)
                 and (u.valid_to is None or first_day <= u.valid_to))  # fmt: skip
     return PeriodScores(first_day, last_day, computed_at, rows.units, inputs, _Cards(formula, inputs, existing))
 
@@ -196,8 +199,11 @@ class Index766Service:
     """Computes scorecards from PostgreSQL; keeps the current periods fresh and recent other ranges briefly."""
 
     def __init__(self, *, pool: asyncpg.Pool[Any], formula: IndexFormula, catalogue: Mapping[str, Mapping[str, int]],
-                 refresh_s: float, clock: Callable[[], datetime], board: IndexBoard | None = None) -> None:  # fmt: skip
+                 refresh_s: float, clock: Callable[[], datetime], board: IndexBoard | None = None,
+                 levels: Collection[str] | None = None) -> None:  # fmt: skip
         self.pool, self.formula, self.catalogue, self.clock = pool, formula, catalogue, clock
+        self._levels = levels
+        """The levels scored at each refresh (those exported to Prometheus); others when first read."""
         self.board = IndexBoard() if board is None else board
         self._refresh_s = refresh_s
         self._recent: dict[tuple[date, date], tuple[float, PeriodScores]] = {}
@@ -230,7 +236,8 @@ class Index766Service:
         async with self.pool.acquire() as connection:
             rows = await read_period(connection, first_day=first_day, last_day=last_day)
         return await asyncio.to_thread(score_all, rows, formula=self.formula, catalogue=self.catalogue,
-                                       first_day=first_day, last_day=last_day, computed_at=self.clock())  # fmt: skip
+                                       first_day=first_day, last_day=last_day, computed_at=self.clock(),
+                                       levels=self._levels)  # fmt: skip
 
     async def refresh(self) -> None:
         """Recompute this month, quarter and year to date."""

@@ -129,7 +129,7 @@ def wire_metrics(
     index766 = Index766Service(
         pool=pool, formula=load_formula(settings.metrics_index766_formula_file),
         catalogue=load_catalogue(settings.metrics_index766_catalogue_file),
-        refresh_s=settings.metrics_index766_refresh_s, clock=clock,
+        refresh_s=settings.metrics_index766_refresh_s, clock=clock, levels=frozenset(settings.metrics_levels),
     )  # fmt: skip
     registry.register(Index766Collector(board=index766.board, levels=frozenset(settings.metrics_levels)))
     refresher = SnapshotRefresher(

@@ -60,10 +60,10 @@ def usage_rows(catalogue: Catalogue, online: Online, scopes: set[str] | None = N
     rows: dict[str, Usage] = {}
     for scope in {a for c in catalogue for a in ANCESTORS.get(c, ())} if scopes is None else scopes:
         below = [c for c in ANCESTORS if scope in ANCESTORS[c]]
-        offered = sorted({p for c in below for p in catalogue.get(c, ())})
+        offered = frozenset(p for c in below for p in catalogue.get(c, ()))
         if offered:
-            lasts = [max((online[c, p] for c in below if (c, p) in online), default=None) for p in offered]
-            rows[scope] = (offered, lasts)
+            lasts = {p: max((online[c, p] for c in below if (c, p) in online), default=None) for p in offered}
+            rows[scope] = (offered, {p: at for p, at in lasts.items() if at is not None})
     return rows
 
 
@@ -73,7 +73,7 @@ def from_scratch(hours: Hours, usage: dict[str, Usage], now: datetime) -> list[K
     own = own_totals(hours, now)
     for window in all_windows(now=now):
         start, end = window.first_bucket, window.last_bucket + HOUR
-        used = {c: (sum(1 for t in lasts if t is not None and start <= t < end), len(offered))
+        used = {c: (sum(1 for t in lasts.values() if start <= t < end), len(offered))
                 for c, (offered, lasts) in usage.items()}  # fmt: skip
         totals = roll_up(own.get(window.name, {}), ANCESTORS)
         snapshots += build_snapshots(

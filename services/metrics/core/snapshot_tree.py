@@ -22,8 +22,9 @@ from shared.snapshots import KpiSnapshot
 
 Delta = tuple[str, datetime, Sequence[int]]
 """What a batch added to one unit code's hour: (code, hourly bucket, `COUNTERS` values)."""
-Usage = tuple[Sequence[str], Sequence[datetime | None]]
-"""Of a scope: the procedures its subtree offers online, and the newest online use of each (None: never used)."""
+Usage = tuple[frozenset[str], dict[str, datetime]]
+"""Of a scope: the procedures its subtree offers online, and the newest online use of those used (equal sets may be
+one object: the reader shares them, communes offer the same)."""
 UsageDelta = tuple[str, str, datetime]
 """A (unit code, procedure) pair's newest online use, as a batch moved it."""
 
@@ -174,11 +175,8 @@ class SnapshotTree:
         for scope in read.usage_scopes or ():
             self._offered.pop(scope, None)
             self._last_online.pop(scope, None)
-        shared: dict[frozenset[str], frozenset[str]] = {}
-        for scope, (offered, last_online) in read.usage.items():
-            codes = frozenset(offered)
-            self._offered[scope] = shared.setdefault(codes, codes)
-            used = {code: at for code, at in zip(offered, last_online, strict=True) if at is not None}
+        for scope, (offered, used) in read.usage.items():
+            self._offered[scope] = offered
             if used:
                 self._last_online[scope] = used
         moved = set(read.usage_scopes or ())

@@ -94,7 +94,7 @@ class KpiCollector(Collector):
         self._levels = levels
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        labels = ["kpi", "window", "unit", "level"]
+        labels = ["kpi", "window", "unit", "level"]  # as the labels dict below
         ratio = GaugeMetricFamily("civicpulse_kpi_ratio", "KPI value (numerator / denominator).", labels=labels)
         numerator = GaugeMetricFamily("civicpulse_kpi_numerator", "KPI numerator over the window.", labels=labels)
         denominator = GaugeMetricFamily("civicpulse_kpi_denominator", "KPI denominator over the window.", labels=labels)
@@ -107,11 +107,13 @@ class KpiCollector(Collector):
             snapshot = current[scope]
             if snapshot.unit_level not in self._levels or not self._board.is_current(snapshot):
                 continue
-            values = [snapshot.kpi, snapshot.window, snapshot.unit_code, snapshot.unit_level]
+            # One labels dict for the three gauges (a scrape holds every sample at once: ~115,000 at national scale).
+            values = {"kpi": snapshot.kpi, "window": snapshot.window, "unit": snapshot.unit_code,
+                      "level": snapshot.unit_level}  # fmt: skip
             if snapshot.ratio is not None:  # no data is an absent series, not 0
-                ratio.add_metric(values, snapshot.ratio)
-            numerator.add_metric(values, snapshot.numerator)
-            denominator.add_metric(values, snapshot.denominator)
+                ratio.add_sample(ratio.name, values, snapshot.ratio)
+            numerator.add_sample(numerator.name, values, snapshot.numerator)
+            denominator.add_sample(denominator.name, values, snapshot.denominator)
         yield ratio
         yield numerator
         yield denominator

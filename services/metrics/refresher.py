@@ -192,10 +192,8 @@ class SnapshotRefresher:
             full = True
         else:
             whole = {b.name for b in tree.stale(bounds)}
-            read = await store.read_changes(
-                connection, bounds, whole=whole, changed=changed, usage_of=tree.scopes_above(changed)
-            )
-            if not read.deltas and not changed and not whole:
+            read = await store.read_changes(connection, bounds, whole=whole, usage_of=tree.scopes_above(changed))
+            if not read.deltas and not read.usage_deltas and not read.usage_scopes and not whole:
                 self._tree = tree
                 return
         # On the loop, in one go (no await): a request sees the tree before this round or after it. Snapshots are

@@ -159,9 +159,7 @@ async def read_tree(
         ancestors: dict[str, list[str]] = {}
         for r in await connection.fetch(queries.CLOSURE):
             ancestors.setdefault(r["descendant_code"], []).append(r["ancestor_code"])
-        read = await _read(
-            connection, bounds, whole={b.name for b in bounds}, changed=frozenset(), usage_of=None, claim=claim
-        )
+        read = await _read(connection, bounds, whole={b.name for b in bounds}, usage_of=None, claim=claim)
     return SnapshotTree(units=units, ancestors=ancestors, definitions=definitions), read
 
 
@@ -170,13 +168,12 @@ async def read_changes(
     bounds: Sequence[WindowBounds],
     *,
     whole: Collection[WindowName],
-    changed: frozenset[str],
     usage_of: Collection[str],
 ) -> TreeRead:
     """What batches added since the last round (taken: the leader's), the windows in `whole` read whole, and the
     usage of the scopes `usage_of` (those above a changed catalogue; one repeatable-read view)."""
     async with connection.transaction(isolation="repeatable_read"):
-        return await _read(connection, bounds, whole=whole, changed=changed, usage_of=usage_of, claim=True)
+        return await _read(connection, bounds, whole=whole, usage_of=usage_of, claim=True)
 
 
 async def _read(
@@ -184,7 +181,6 @@ async def _read(
     bounds: Sequence[WindowBounds],
     *,
     whole: Collection[WindowName],
-    changed: frozenset[str],
     usage_of: Collection[str] | None,
     claim: bool,
 ) -> TreeRead:
@@ -215,7 +211,6 @@ async def _read(
         whole=frozenset(whole),
         deltas=deltas,
         usage_deltas=usage_deltas,
-        changed=changed,
         usage=usage,
         usage_scopes=None if usage_of is None else frozenset(usage_of),
     )

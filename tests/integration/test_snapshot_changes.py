@@ -60,9 +60,7 @@ async def test_concurrent_batches_and_rounds_leave_the_tree_equal_to_a_full_reco
     async def leader_round() -> None:
         nonlocal rounds
         changed = await store.claim_changed_units(setup)
-        read = await store.read_changes(
-            setup, bounds, whole=set(), changed=changed, usage_of=tree.scopes_above(changed)
-        )
+        read = await store.read_changes(setup, bounds, whole=set(), usage_of=tree.scopes_above(changed))
         tree.apply(read, bounds, now=NOW)
         rounds += 1
 

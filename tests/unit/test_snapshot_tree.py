@@ -112,7 +112,7 @@ def test_rounds_of_changes_give_what_a_full_recompute_gives(
                     enumerate(rows(1, CODES[:4]).items())}  # fmt: skip
     catalogue: Catalogue = {"P.C1": {"A", "B"}, "P.C2": {"B", "C"}, "P.D": {"D"}, "Q.C": {"A"}, "OLD.C": {"C"}}
     online: Online = {("P.C1", "A"): NOW - HOUR, ("Q.C", "B"): NOW - HOUR}  # Q.C doesn't offer B: not counted
-    read = TreeRead(own_totals(hours, NOW), ALL, [], [], frozenset(), usage_rows(catalogue, online), None)
+    read = TreeRead(own_totals(hours, NOW), ALL, [], [], usage_rows(catalogue, online), None)
     board = values(tree.advance(read, all_windows(now=NOW), now=NOW))
     assert board == values(from_scratch(hours, usage_rows(catalogue, online), NOW))
     now = NOW
@@ -142,7 +142,6 @@ def test_rounds_of_changes_give_what_a_full_recompute_gives(
             whole=whole,
             deltas=deltas,
             usage_deltas=usage_deltas,
-            changed=frozenset(changed),
             usage=usage_rows(catalogue, online, scopes),
             usage_scopes=frozenset(scopes),
         )
@@ -158,10 +157,10 @@ def test_a_round_builds_only_the_scopes_above_what_changed() -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
     own = {w: rows(1, ["P.C1", "Q.C"]) for w in WindowName}
     bounds = all_windows(now=NOW)
-    tree.advance(TreeRead(own, ALL, [], [], frozenset(), {}, None), bounds, now=NOW)
+    tree.advance(TreeRead(own, ALL, [], [], {}, None), bounds, now=NOW)
     this_hour, long_ago = NOW.replace(minute=0), NOW - timedelta(days=40)
     deltas = [("OLD.C", this_hour, [1] * len(COUNTERS)), ("Q.C", long_ago, [1] * len(COUNTERS))]
-    out = tree.advance(TreeRead({}, frozenset(), deltas, [], frozenset(), {}, frozenset()), bounds, now=NOW)
+    out = tree.advance(TreeRead({}, frozenset(), deltas, [], {}, frozenset()), bounds, now=NOW)
     # Q.C's addition is older than every rolling window: only the calendar windows holding that hour move for it.
     in_ytd = {w.name.value for w in bounds if w.first_bucket <= long_ago}
     assert {(s.window, s.unit_code) for s in out} == {(w.value, c) for w in WindowName for c in ("P.C1", "P")} | {
@@ -178,7 +177,7 @@ def test_a_round_builds_only_the_scopes_above_what_changed() -> None:
 def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
     own = {w: rows(3, ["P.C1", "Q.C", "NOWHERE"]) for w in WindowName}
-    snapshots = tree.advance(TreeRead(own, ALL, [], [], frozenset(), {}, None), all_windows(now=NOW), now=NOW)
+    snapshots = tree.advance(TreeRead(own, ALL, [], [], {}, None), all_windows(now=NOW), now=NOW)
     served, loaded = SnapshotBoard(), SnapshotBoard()
     served.serve(tree)
     loaded.replace(snapshots)
@@ -190,7 +189,7 @@ def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:
     before = served.current[("online_submission_rate", "30d", "Q.C")]
     p_c1 = served.current[("online_submission_rate", "30d", "P.C1")].denominator
     deltas = [("P.C1", NOW.replace(minute=0), [9] * len(COUNTERS))]
-    tree.apply(TreeRead({}, frozenset(), deltas, [], frozenset(), {}, frozenset()), all_windows(now=NOW), now=NOW)
+    tree.apply(TreeRead({}, frozenset(), deltas, [], {}, frozenset()), all_windows(now=NOW), now=NOW)
     assert served.current[("online_submission_rate", "30d", "P.C1")].denominator == p_c1 + 9
     assert served.current[("online_submission_rate", "30d", "Q.C")] is before
 
@@ -198,11 +197,9 @@ def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:
 def test_a_code_the_tree_lacks_shows_while_it_has_counts() -> None:
     tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
     bounds = all_windows(now=NOW)
-    tree.apply(TreeRead({}, ALL, [], [], frozenset(), {}, None), bounds, now=NOW)
+    tree.apply(TreeRead({}, ALL, [], [], {}, None), bounds, now=NOW)
     hour, row = NOW.replace(minute=0), [1] * len(COUNTERS)
     for delta, shown in ((row, True), ([-v for v in row], False)):
-        tree.apply(
-            TreeRead({}, frozenset(), [("NOWHERE", hour, delta)], [], frozenset(), {}, frozenset()), bounds, now=NOW
-        )
+        tree.apply(TreeRead({}, frozenset(), [("NOWHERE", hour, delta)], [], {}, frozenset()), bounds, now=NOW)
         assert ("NOWHERE" in tree.scopes("1d")) is shown
         assert (tree.snapshot("online_submission_rate", "1d", "NOWHERE") is not None) is shown

@@ -42,16 +42,15 @@ class TreeRead:
 
     `totals[window]` holds every code's own totals of each window in `whole`; `deltas`, what the batches that view
     includes added since the last round (already in those totals: added to the other windows). `usage` holds the
-    rows of every scope when `usage_scopes` is None, else only of those scopes (above `changed`, the codes whose
-    catalogue changed); `usage_deltas`, the newest online uses those batches moved (a maximum: already in `usage`
-    or not, keeping the newest gives the same).
+    rows of every scope when `usage_scopes` is None, else only of those scopes (those above a changed catalogue);
+    `usage_deltas`, the newest online uses those batches moved (a maximum: already in `usage` or not, keeping the
+    newest gives the same).
     """
 
     totals: Mapping[WindowName, Mapping[str, Sequence[int]]]
     whole: frozenset[WindowName]
     deltas: Sequence[Delta]
     usage_deltas: Sequence[UsageDelta]
-    changed: frozenset[str]
     usage: Mapping[str, Usage]
     usage_scopes: frozenset[str] | None
 

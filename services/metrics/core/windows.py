@@ -52,10 +52,7 @@ def bucket_of(moment: datetime) -> datetime:
     zone = moment.tzinfo
     if zone is _PARSED_UTC or (zone is UTC and not moment.fold):
         return datetime(moment.year, moment.month, moment.day, moment.hour, tzinfo=UTC)
-    try:
-        shifts = _SHIFTS[zone]
-    except (KeyError, TypeError):
-        shifts = _shifts(moment)
+    shifts = _shifts(moment)
     if shifts is None:
         return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     # A fixed zone: in UTC, the wall time less the offset. Built, not `replace`d: a keyword call costs twice as
@@ -122,10 +119,7 @@ def vietnam_day(moment: datetime) -> date:
     zone = moment.tzinfo
     if zone is UTC or zone is _PARSED_UTC:
         return (moment + _VIETNAM_OFFSET).date()
-    try:
-        shifts = _SHIFTS[zone]
-    except (KeyError, TypeError):
-        shifts = _shifts(moment)
+    shifts = _shifts(moment)
     if shifts is None:  # a zone with changing offsets, or naive (`astimezone` reads it as the machine's local time)
         return (moment.astimezone(UTC) + _VIETNAM_OFFSET).date()
     return (moment + shifts[1]).date()

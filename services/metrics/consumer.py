@@ -1,4 +1,4 @@
-"""The events-topic subscriber: parse a batch, count it in one transaction, then commit the offsets."""
+"""The events-topic subscriber: parse a batch, count it in one transaction, then commit the offsets (in order)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import asyncpg
 from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage as CurrentMessage
 from faststream.message import StreamMessage
 from pydantic import PlainValidator, ValidationError
@@ -22,9 +22,9 @@ from services.metrics import store, units
 from services.metrics.refresher import SnapshotRefresher
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import PipelineMetrics
+from shared.commit_pipeline import CommitPipeline
 from shared.dead_letters import dead_letter
 from shared.events import Event, parse_event
-from shared.kafka import commit_or_rewind
 from shared.producer import OutgoingRecord, RecordProducer, RecordSink, TopicPartitions
 from shared.retry import Backoff, RetryPolicy
 
@@ -84,11 +84,13 @@ def register_consumer(
     refresher: SnapshotRefresher,
     metrics: PipelineMetrics,
     dead_letters: RecordSink | None = None,
-) -> None:
+) -> CommitPipeline:
     """Subscribe the counting handler to the events topic (manual acks: commit only after PostgreSQL commits).
 
     Dead letters go out through `dead_letters` (by default a RecordProducer on the broker) before the counts
-    are written; the batch is committed only once both are durable.
+    are written; the batch is committed only once both are durable. Up to `metrics_batches_in_flight` batches
+    are written at once, each in its own transaction; the returned pipeline commits them in order (run it beside
+    the broker, close it before the broker stops).
     """
     broker.publisher(  # declared for the AsyncAPI document
         settings.topic_dlq,
@@ -102,36 +104,25 @@ def register_consumer(
         if dead_letters is not None
         else RecordProducer(broker, timeout_s=DEAD_LETTER_TIMEOUT_S, partitions=TopicPartitions(settings))
     )
-    backoff = Backoff(RetryPolicy.fixed(settings.metrics_retry_backoff_s))
-
-    @broker.subscriber(
-        settings.topic_events,
-        group_id=settings.metrics_group_id,
-        batch=True,
-        max_records=settings.metrics_batch_max_records,
-        batch_timeout_ms=settings.metrics_batch_timeout_ms,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.MANUAL,
-        decoder=_raw_body,
-        title="count-events",
-        description="Canonical events; each batch is counted in one PostgreSQL transaction and its offsets are "
-        "committed after it; unparsable or too old records go to the DLQ.",
+    pipeline = CommitPipeline(
+        depth=settings.metrics_batches_in_flight,
+        backoff=Backoff(RetryPolicy.fixed(settings.metrics_retry_backoff_s)),
+        name="count-events",
     )
-    async def count_events(events: list[EventRecord], message: CurrentMessage) -> None:
-        records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
+
+    async def count(records: tuple[ConsumerRecord[Any, Any], ...], consumer: Any) -> None:
         started = time.perf_counter()
         now = datetime.now(UTC)
-        async with commit_or_rewind(message, backoff=backoff):
-            parsed = parse_batch(
-                records, oldest=now - timedelta(days=settings.metrics_bucket_retention_days) + timedelta(hours=1),
-                dlq_topic=settings.topic_dlq, at=now,
-            )  # fmt: skip
-            await dlq.send_all(parsed.dead)
-            async with pool.acquire() as connection:
-                outcome = await store.record_batch(
-                    connection, parsed.events, lifecycle=settings.metrics_lifecycle_enabled
-                )
-                unknown = await units.unknown_among(connection, outcome.units) if outcome.units else set()
+        parsed = parse_batch(
+            records, oldest=now - timedelta(days=settings.metrics_bucket_retention_days) + timedelta(hours=1),
+            dlq_topic=settings.topic_dlq, at=now,
+        )  # fmt: skip
+        await dlq.send_all(parsed.dead)
+        async with pool.acquire() as connection:
+            outcome = await store.record_batch(connection, parsed.events, lifecycle=settings.metrics_lifecycle_enabled)
+            unknown = await units.unknown_among(connection, outcome.units) if outcome.units else set()
+        if outcome.new:
+            refresher.mark_dirty()  # visible to snapshots now, whether or not the offsets are committed yet
         late_before = now - LATE_AFTER
         for kind, n in Counter(e.type for e in outcome.new).items():
             metrics.processed.labels(kind).inc(n)
@@ -146,13 +137,30 @@ def register_consumer(
             metrics.dead_lettered.labels(reason).inc()
         metrics.batch_size.observe(len(records))
         metrics.batch_seconds.observe(time.perf_counter() - started)
-        _observe_lag(message, records, metrics)
-        if outcome.new:
-            refresher.mark_dirty()
+        _observe_lag(consumer, records, metrics)
+
+    @broker.subscriber(
+        settings.topic_events,
+        group_id=settings.metrics_group_id,
+        batch=True,
+        max_records=settings.metrics_batch_max_records,
+        batch_timeout_ms=settings.metrics_batch_timeout_ms,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        listener=pipeline,
+        decoder=_raw_body,
+        title="count-events",
+        description="Canonical events; each batch is counted in one PostgreSQL transaction and its offsets are "
+        "committed after it (and every batch before it) commits; unparsable or too old records go to the DLQ.",
+    )
+    async def count_events(events: list[EventRecord], message: CurrentMessage) -> None:
+        records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
+        await pipeline.submit(message, lambda: count(records, message.consumer))
+
+    return pipeline
 
 
-def _observe_lag(message: KafkaMessage, records: Sequence[ConsumerRecord[Any, Any]], metrics: PipelineMetrics) -> None:
-    consumer: Any = message.consumer
+def _observe_lag(consumer: Any, records: Sequence[ConsumerRecord[Any, Any]], metrics: PipelineMetrics) -> None:
     last: dict[TopicPartition, int] = {}
     for record in records:
         last[TopicPartition(record.topic, record.partition)] = record.offset

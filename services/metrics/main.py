@@ -30,6 +30,7 @@ from services.metrics.reports import report_router
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import Index766Collector, KpiCollector, PipelineMetrics
 from services.metrics.web.routes import BoardParts, board_routes
+from shared.commit_pipeline import CommitPipeline
 from shared.db import create_pool_when_reachable
 from shared.http import install_error_handlers, kafka_check, ops_router, postgres_check
 from shared.kafka import create_broker, start_broker
@@ -80,6 +81,7 @@ class MetricsService:
     backlog_refresher: BacklogRefresher
     index766: Index766Service
     definitions: tuple[KpiDefinition, ...]
+    pipeline: CommitPipeline
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -88,13 +90,15 @@ class MetricsService:
         loop = asyncio.get_running_loop()
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signal.SIGHUP, self.refresher.reload_reference_data)
-        tasks = [asyncio.create_task(self.refresher.run(), name="snapshot-refresher")]
+        tasks = [asyncio.create_task(self.pipeline.run(), name="count-commits"),
+                 asyncio.create_task(self.refresher.run(), name="snapshot-refresher")]  # fmt: skip
         if self.settings.metrics_lifecycle_enabled:
             tasks.append(asyncio.create_task(self.backlog_refresher.run(), name="backlog-refresher"))
         tasks.append(asyncio.create_task(self.index766.run(), name="index766-refresher"))
         try:
             yield
         finally:
+            await self.pipeline.close()  # the batches in flight land and are committed while the broker still runs
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -141,7 +145,7 @@ def wire_metrics(
         metrics=metrics,
         clock=clock,
     )
-    register_consumer(broker, settings=settings, pool=pool, refresher=refresher, metrics=metrics)
+    pipeline = register_consumer(broker, settings=settings, pool=pool, refresher=refresher, metrics=metrics)
     return MetricsService(
         settings=settings,
         registry=registry,
@@ -155,6 +159,7 @@ def wire_metrics(
         backlog_refresher=backlog_refresher,
         index766=index766,
         definitions=definitions,
+        pipeline=pipeline,
     )
 
 

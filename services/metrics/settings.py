@@ -16,6 +16,11 @@ class MetricsSettings(ServiceSettings, PostgresSettings, HttpSettings, Reference
     metrics_group_id: str = Field(default="civicpulse-metrics", description="Consumer group of the events topic.")
     metrics_batch_max_records: int = Field(default=5000, ge=1, description="Most events counted in one transaction.")
     metrics_batch_timeout_ms: int = Field(default=100, ge=1, description="Longest wait to fill a batch.")
+    metrics_batches_in_flight: int = Field(
+        default=2, ge=1, le=8,
+        description="Batches counted at once, each in its own transaction (the next is read and validated while "
+        "one commits); offsets are committed in order. 1: one batch at a time.",
+    )  # fmt: skip
     metrics_retry_backoff_s: float = Field(default=1.0, gt=0, description="Pause before a failed batch is retried.")
     metrics_snapshot_interval_s: float = Field(
         default=0.25,

@@ -55,8 +55,11 @@ def reply(
     """A dialect error reply."""
     listed = None if problems is None else [ProblemOut(index=p.index, path=list(p.path), message=p.message)
                                             for p in problems[:MAX_PROBLEMS]]  # fmt: skip
-    body = PortalReply(error_code=ERROR_CODES.get(status, 1), message=message, detail=message, problems=listed)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+    body = PortalReply(error_code=ERROR_CODES.get(status, 1), message=message, detail=message)
+    content = body.model_dump(exclude_none=True)
+    if listed is not None:  # each problem keeps its null index (the whole body), as /v1/events lists it
+        content["problems"] = [problem.model_dump() for problem in listed]
+    return JSONResponse(content, status_code=status, headers=headers)
 
 
 def describe(problems: list[Problem]) -> str:

@@ -135,6 +135,9 @@ async def test_the_dialect_replies_like_the_portal_and_names_the_bad_record_and_
         other_service = await client.post(
             SYNC, json={"service": "DongBoTTHC", "data": []}, headers=bearer("portal-h24")
         )
+        empty = await client.post(
+            SYNC, content=b"", headers={**bearer("portal-h24"), "Content-Type": "application/json"}
+        )
 
     assert (anonymous.status_code, anonymous.json()["error_code"]) == (401, 2)
     assert anonymous.headers["WWW-Authenticate"] == "Bearer"
@@ -151,6 +154,11 @@ async def test_the_dialect_replies_like_the_portal_and_names_the_bad_record_and_
     assert unknown_unit.status_code == 422
     assert "MaHoSo 'HS', MaDinhDanhDV '000.00.99.H24'" in unknown_unit.json()["message"]
     assert (other_service.status_code, other_service.json()["error_code"]) == (422, 1)
+    # the whole body is wrong, not a record: the problem says so with a null index (found by the API fuzz test)
+    assert (empty.status_code, empty.json()["error_code"]) == (422, 1)
+    [problem] = empty.json()["problems"]
+    assert (problem["index"], problem["path"]) == (None, [])
+    assert problem["message"].startswith("invalid JSON")
     assert events_on(settings.kafka_bootstrap, settings.topic_events) == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
@@ -110,6 +111,8 @@ def register_consumer(
         name="count-events",
     )
 
+    counting = asyncio.Lock()
+
     async def count(records: tuple[ConsumerRecord[Any, Any], ...], consumer: Any) -> None:
         started = time.perf_counter()
         now = datetime.now(UTC)
@@ -117,9 +120,12 @@ def register_consumer(
             records, oldest=now - timedelta(days=settings.metrics_bucket_retention_days) + timedelta(hours=1),
             dlq_topic=settings.topic_dlq, at=now,
         )  # fmt: skip
+        prepared = store.prepare_batch(parsed.events, lifecycle=settings.metrics_lifecycle_enabled)
         await dlq.send_all(parsed.dead)
-        async with pool.acquire() as connection:
-            outcome = await store.record_batch(connection, parsed.events, lifecycle=settings.metrics_lifecycle_enabled)
+        # One counting transaction at a time: two would wait on each other's rows (a dossier's events often fall
+        # in consecutive batches; every batch adds to most units' backlog rows), and retry their merges.
+        async with counting, pool.acquire() as connection:
+            outcome = await store.record_prepared(connection, prepared)
             unknown = await units.unknown_among(connection, outcome.units) if outcome.units else set()
         if outcome.new:
             refresher.mark_dirty()  # visible to snapshots now, whether or not the offsets are committed yet

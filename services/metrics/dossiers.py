@@ -51,13 +51,26 @@ class Plan:
     """What the merged states move in the 766 progress day rows."""
 
 
-async def lock_states(connection: Connection, events: Sequence[Event]) -> Locked:
-    """Group a batch's lifecycle events by dossier and lock (reading) the states stored for them."""
-    by_dossier: dict[str, list[Event]] = {}
+def by_dossier(events: Sequence[Event]) -> dict[str, list[Event]]:
+    """A batch's lifecycle events grouped by dossier, in dossier order (the order their rows are locked in)."""
+    groups: dict[str, list[Event]] = {}
     for event in events:
         if event.type in LIFECYCLE_TYPES:
-            by_dossier.setdefault(getattr(event, "dossier_id"), []).append(event)  # noqa: B009
-    return await _lock(connection, by_dossier, sorted(by_dossier))
+            groups.setdefault(getattr(event, "dossier_id"), []).append(event)  # noqa: B009
+    return {dossier: groups[dossier] for dossier in sorted(groups)}
+
+
+async def lock(connection: Connection, groups: dict[str, list[Event]]) -> Locked:
+    """Lock (reading) the states stored for a batch's dossiers (`by_dossier`)."""
+    if not groups:
+        return Locked(groups, {})
+    rows = await connection.fetch(q.LOCK_STATES, list(groups))
+    return Locked(groups, {r["dossier_id"]: state_of(r) for r in rows})
+
+
+async def lock_states(connection: Connection, events: Sequence[Event]) -> Locked:
+    """Group a batch's lifecycle events by dossier and lock (reading) the states stored for them."""
+    return await lock(connection, by_dossier(events))
 
 
 async def _lock(connection: Connection, events: dict[str, list[Event]], dossiers: list[str]) -> Locked:

@@ -18,8 +18,8 @@ class MetricsSettings(ServiceSettings, PostgresSettings, HttpSettings, Reference
     metrics_batch_timeout_ms: int = Field(default=100, ge=1, description="Longest wait to fill a batch.")
     metrics_batches_in_flight: int = Field(
         default=2, ge=1, le=8,
-        description="Batches counted at once, each in its own transaction (the next is read and validated while "
-        "one commits); offsets are committed in order. 1: one batch at a time.",
+        description="Batches in flight: the next ones are read, validated and prepared while one is counted (one "
+        "transaction at a time); offsets are committed in order. 1: one batch at a time.",
     )  # fmt: skip
     metrics_retry_backoff_s: float = Field(default=1.0, gt=0, description="Pause before a failed batch is retried.")
     metrics_snapshot_interval_s: float = Field(

@@ -16,7 +16,7 @@ from services.metrics import dossiers, queries
 from services.metrics.core.counters import aggregate, last_online
 from services.metrics.core.kpis import KpiDefinition
 from services.metrics.core.snapshot_tree import SnapshotTree, TreeRead, Usage
-from services.metrics.core.windows import WindowBounds, all_windows, window_parts
+from services.metrics.core.windows import WindowBounds, all_windows, vietnam_day, window_parts
 from shared.events import Event, ProcedurePublished
 from shared.kpi_catalogue import WindowName
 from shared.snapshots import KpiSnapshot
@@ -40,32 +40,62 @@ class BatchOutcome:
     units: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """A batch's events made ready to count before its transaction starts (pure work, done while the batch before
+    it is counted): unique by id, in id order, their counter rows and lifecycle groups as if all of them are new."""
+
+    unique: list[Event]
+    by_id: list[Event]
+    counts: CountRows
+    lifecycle: dict[str, list[Event]] | None
+    """Lifecycle events per dossier (the lifecycle state on), else None."""
+    delivered: int
+    """Events in the batch, an id repeated within it included."""
+
+
+def prepare_batch(events: Sequence[Event], *, lifecycle: bool = True) -> PreparedBatch:
+    """`record_prepared`'s input: the pure work of counting a batch, for the case of every event being new."""
+    # One event id twice in the same batch: the first wins, as it would across batches. Ids are compared as their
+    # 128-bit integers (UUID's own hash and order are Python code, a visible cost per event).
+    unique = list({e.event_id.int: e for e in reversed(events)}.values())[::-1]
+    by_id = sorted(unique, key=lambda e: e.event_id.int)  # replicas overlapping after a rebalance lock ids alike
+    groups = dossiers.by_dossier(unique) if lifecycle else None
+    return PreparedBatch(unique, by_id, count_rows(unique), groups, len(events))
+
+
 async def record_batch(connection: Connection, events: Sequence[Event], *, lifecycle: bool = True) -> BatchOutcome:
     """Count the events not seen before, in one transaction with their ids: a replay changes nothing.
 
     With `lifecycle`, the same transaction merges them into their dossiers' states and the live backlog.
     """
-    if not events:
+    return await record_prepared(connection, prepare_batch(events, lifecycle=lifecycle))
+
+
+async def record_prepared(connection: Connection, batch: PreparedBatch) -> BatchOutcome:
+    """`record_batch` of a prepared batch; what it prepared is used where every event turns out new (else redone
+    for those that are)."""
+    if not batch.unique:
         return BatchOutcome([], 0, frozenset())
-    # One event id twice in the same batch: the first wins, as it would across batches. Ids are compared as their
-    # 128-bit integers (UUID's own hash and order are Python code, a visible cost per event).
-    unique = list({e.event_id.int: e for e in reversed(events)}.values())[::-1]
-    by_id = sorted(unique, key=lambda e: e.event_id.int)  # replicas overlapping after a rebalance lock ids alike
+    by_id = batch.by_id
     async with connection.transaction():
         rows = await connection.fetch(
             queries.RECORD_EVENT_IDS, [e.event_id for e in by_id], [e.occurred_at for e in by_id]
         )
+        all_new = len(rows) == len(by_id)
         fresh_ids = {r[0].int for r in rows}
-        new = [e for e in unique if e.event_id.int in fresh_ids]
-        if new and lifecycle:
-            # PostgreSQL and Python take turns less: each statement runs in the server while a worker thread
+        new = batch.unique if all_new else [e for e in batch.unique if e.event_id.int in fresh_ids]
+        counts = batch.counts if all_new else count_rows(new)
+        if new and batch.lifecycle is not None:
+            groups = batch.lifecycle if all_new else dossiers.by_dossier(new)
+            # PostgreSQL and Python take turns less: the statement runs in the server while a worker thread
             # computes what the next one needs (pure functions; the transaction stays on this task).
-            locked, counts = await alongside(dossiers.lock_states(connection, new), lambda: count_rows(new))
+            locked = await dossiers.lock(connection, groups)
             _, planned = await alongside(_write_counts(connection, new, counts), lambda: dossiers.plan(locked))
             await dossiers.write_plan(connection, planned)
         elif new:
-            await _write_counts(connection, new, count_rows(new))
-    return BatchOutcome(new, len(events) - len(new), frozenset(e.unit_code for e in new))
+            await _write_counts(connection, new, counts)
+    return BatchOutcome(new, batch.delivered - len(new), frozenset(e.unit_code for e in new))
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +108,13 @@ class CountRows:
 
 
 def count_rows(new: Sequence[Event]) -> CountRows:
-    """The counter rows of new events: (hour, unit, procedure, *counters); PostgreSQL orders and rolls them up."""
+    """The counter rows of new events: (hour, its Vietnam day, unit, procedure, *counters); PostgreSQL orders and
+    rolls them up."""
     return CountRows(
-        counts=[(key.bucket, key.unit_code, key.procedure_code, *values) for key, values in aggregate(new).items()],
+        counts=[
+            (key.bucket, vietnam_day(key.bucket), key.unit_code, key.procedure_code, *values)
+            for key, values in aggregate(new).items()
+        ],
         online=sorted(last_online(new).items()),
         published=sorted(
             {(e.unit_code, e.procedure_code): e for e in new if isinstance(e, ProcedurePublished)}.items()

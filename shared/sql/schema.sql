@@ -462,7 +462,6 @@ CREATE INDEX alert_state_status_idx ON public.alert_state USING btree (status);
 CREATE INDEX dossier_state_closed ON public.dossier_state USING btree (completed_at) WHERE (completed_at IS NOT NULL);
 CREATE INDEX dossier_state_running_due ON public.dossier_state USING btree (running_due) WHERE (running_due IS NOT NULL);
 CREATE INDEX kpi_counts_daily_unit ON public.kpi_counts_daily USING btree (unit_code, day);
-CREATE INDEX kpi_counts_hourly_unit ON public.kpi_counts_hourly USING btree (unit_code, bucket);
 CREATE INDEX notification_outbox_alert_idx ON public.notification_outbox USING btree (alert_id, receiver, id) WHERE (status = 'pending'::text);
 CREATE INDEX notification_outbox_due_idx ON public.notification_outbox USING btree (next_attempt_at) WHERE (status = 'pending'::text);
 CREATE INDEX notification_outbox_queued_idx ON public.notification_outbox USING btree (receiver, id) WHERE (status = 'queued'::text);

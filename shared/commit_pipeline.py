@@ -197,6 +197,8 @@ class CommitPipeline(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokaf
         except (CommitFailedError, IllegalStateError, KafkaError) as exc:
             # Durable all the same: whoever reads these records again finds their ids and counts nothing twice.
             log.warning("%s: offsets not committed (%s); those records will be read again", self.name, exc)
+        except Exception:  # never the end of the committer: the consumer would stall with every slot taken
+            log.exception("%s: offsets not committed; those records will be read again", self.name)
 
     async def _rewind(self) -> None:
         rewinding: dict[TopicPartition, int] = {}

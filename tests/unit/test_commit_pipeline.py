@@ -174,3 +174,26 @@ async def test_close_lets_the_batches_in_flight_land_and_be_committed(running: C
     landed.set()
     await closing
     assert consumer.commits == [{P1: 10}]
+
+
+async def test_a_commit_that_fails_neither_stops_the_committer_nor_loses_the_next_commit(
+    running: CommitPipeline,
+) -> None:
+    consumer = RecordingConsumer()
+    refused = 0
+    commit = consumer.commit
+
+    async def flaky(offsets: dict[TopicPartition, int]) -> None:
+        nonlocal refused
+        if not refused:
+            refused += 1
+            raise RuntimeError("coordinator moved")
+        await commit(offsets)
+
+    consumer.commit = flaky  # type: ignore[method-assign]
+    for n in range(2):
+        landed, write = gate()
+        landed.set()
+        await running.submit(Message(consumer, (P0, n * 10, n * 10 + 9)), write)
+        await settle()
+    assert (refused, consumer.commits) == (1, [{P0: 20}])  # the second commit covers the first batch too

@@ -90,8 +90,8 @@ def register_consumer(
 
     Dead letters go out through `dead_letters` (by default a RecordProducer on the broker) before the counts
     are written; the batch is committed only once both are durable. Up to `metrics_batches_in_flight` batches
-    are in flight: the next is validated and prepared while one is counted (one transaction at a time); the
-    returned pipeline commits them in order (run it beside the broker, close it before the broker stops).
+    are in flight (above 1, the next are validated and prepared while one is counted, one transaction at a time);
+    the returned pipeline commits them in order (run it beside the broker, close it before the broker stops).
     """
     broker.publisher(  # declared for the AsyncAPI document
         settings.topic_dlq,

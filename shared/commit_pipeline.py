@@ -77,10 +77,6 @@ class CommitLedger:
         for partition in partitions:
             self._held.pop(partition, None)
 
-    @property
-    def held(self) -> dict[TopicPartition, int]:
-        return dict(self._held)
-
 
 @dataclass(frozen=True, slots=True)
 class _Batch:

@@ -68,18 +68,6 @@ async def lock(connection: Connection, groups: dict[str, list[Event]]) -> Locked
     return Locked(groups, {r["dossier_id"]: state_of(r) for r in rows})
 
 
-async def lock_states(connection: Connection, events: Sequence[Event]) -> Locked:
-    """Group a batch's lifecycle events by dossier and lock (reading) the states stored for them."""
-    return await lock(connection, by_dossier(events))
-
-
-async def _lock(connection: Connection, events: dict[str, list[Event]], dossiers: list[str]) -> Locked:
-    if not dossiers:
-        return Locked(events, {})
-    rows = await connection.fetch(q.LOCK_STATES, dossiers)
-    return Locked({d: events[d] for d in dossiers}, {r["dossier_id"]: state_of(r) for r in rows})
-
-
 def plan(locked: Locked) -> Plan:
     """Merge the events into the locked states (pure: may run in a worker thread while PostgreSQL counts)."""
     rows: list[tuple[Any, ...]] = []
@@ -105,7 +93,7 @@ def plan(locked: Locked) -> Plan:
 
 
 async def write_plan(connection: Connection, planned: Plan) -> None:
-    """Write the merged states and their deltas; inside the counting transaction, after `lock_states`.
+    """Write the merged states and their deltas; inside the counting transaction, after `lock`.
 
     A dossier another replica inserted since it was locked (overlapping after a rebalance) is locked and merged
     onto again, until every state has landed.
@@ -132,14 +120,9 @@ async def write_plan(connection: Connection, planned: Plan) -> None:
             break
         added = None  # some did not land as planned: sum what did
         progress = None
-        planned = plan(await _lock(connection, locked.events, pending))
+        planned = plan(await lock(connection, {d: locked.events[d] for d in pending}))
     await _add_deltas(connection, deltas(changes) if added is None else added)
     await index766.add_progress_days(connection, index766.progress_days(states) if progress is None else progress)
-
-
-async def record_lifecycle(connection: Connection, events: Sequence[Event]) -> None:
-    """Merge new events into their dossiers' states and the aggregates; call inside the counting transaction."""
-    await write_plan(connection, plan(await lock_states(connection, events)))
 
 
 async def _add_deltas(connection: Connection, added: Deltas) -> None:

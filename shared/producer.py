@@ -9,7 +9,7 @@ the next batch. Partition counts come from Kafka through aiokafka's admin client
 per topic and kept for 5 minutes (aiokafka's own metadata age). A broker from
 `shared.kafka.create_broker` adds no header of its own (no `correlation_id`, no `content-type`).
 
-Measured on the dev machine (acks=all, idempotent, ~330-byte records, 6 partitions): `publish_batch` per
+Measured on the dev machine (acks=all, then idempotent, ~330-byte records, 6 partitions): `publish_batch` per
 partition is the fastest public way, ~150k records/s for 1,000-record calls against ~60k/s for
 `broker.publish(..., no_confirm=True)` per record. Against the private aiokafka `create_batch`/`send_batch` this
 module used before, through the ingest service (bench/ingest.py, the two side by side): 0.95x at 1,000-event

@@ -1,7 +1,7 @@
 """Requests that arrive while a send to Kafka is unacknowledged go out together, in one send, once it is.
 
 Each `RecordProducer.send_all` seals its own producer batch per partition (FastStream's `publish_batch`), and the
-idempotent producer has one produce request in flight per broker, so 32 one-event requests at once queued 32
+producer has one produce request in flight per broker, so 32 one-event requests at once queued 32
 batches behind each other: 304 events/s where a raw producer's 32 sends, which share the open batch, made 31,054
 (bench/ingest.py, 2026-12-01). Grouping gives the HTTP path the same shape as the raw producer's: a lone request
 is sent at once (no linger timer), and whatever arrives meanwhile waits for that acknowledgement, then goes as one

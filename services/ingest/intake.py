@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -9,6 +10,8 @@ from services.ingest.core.ratelimit import RateLimiter
 from services.ingest.telemetry import IngestMetrics
 from shared.events import Event
 from shared.producer import KafkaUnavailable, RecordSink, event_records
+
+log = logging.getLogger(__name__)
 
 
 class ForeignSourceError(PermissionError):
@@ -35,6 +38,8 @@ class Intake:
         self._limiter = limiter
         self._metrics = metrics
         self._topic = topic
+        self._refused = 0
+        """Batches Kafka refused since it last acknowledged one: a line when refusals start, one when they end."""
 
     async def accept(self, events: Sequence[Event], *, caller: str, intake: str) -> list[UUID]:
         """Publish the batch and return its event ids once Kafka acknowledged all of it.
@@ -53,9 +58,16 @@ class Intake:
             raise RateLimitedError(source=caller, retry_after_s=wait_s)
         try:
             await self._publisher.send_all(event_records(events, topic=self._topic))
-        except KafkaUnavailable:
+        except KafkaUnavailable as exc:
             self._metrics.count_rejected_events(events, source=caller, intake=intake, reason="kafka_unavailable")
+            if not self._refused:
+                message = "Kafka refused a batch; answering 503 until it acknowledges again"
+                log.warning(message, extra={"error": str(exc)})
+            self._refused += 1
             raise
+        if self._refused:
+            log.info("Kafka acknowledges again", extra={"refused_batches": self._refused})
+            self._refused = 0
         self._metrics.count_accepted(events, source=caller, intake=intake)
         return [event.event_id for event in events]
 

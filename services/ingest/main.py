@@ -82,7 +82,8 @@ def build_broker(settings: IngestSettings, *, registry: CollectorRegistry) -> Ka
     broker = create_broker(settings, registry=registry, app_name=APP_NAME, **PRODUCER_OPTIONS)
     broker.publisher(
         settings.topic_events, title="events", schema=Event,
-        description="Canonical events, key = dossier_id / feedback_id / unit/procedure; acks=all, idempotent.",
+        description="Canonical events, key = dossier_id / feedback_id / unit/procedure; acks=all (a retry may "
+        "repeat a record: its event_id makes it count once).",
     )  # fmt: skip
     broker.publisher(
         settings.topic_dlq,

@@ -60,7 +60,7 @@ def build_broker(settings: MetricsSettings, *, registry: CollectorRegistry) -> K
         title="kpi-snapshots",
         schema=KpiSnapshot,
         description="The current value of each (kpi, window, unit), key = kpi|window|unit_code: the changed ones "
-        "after each batch, all of them at every full refresh; acks=all, idempotent.",
+        "after each batch, all of them at every full refresh; acks=all (a retry may repeat a record: the latest wins).",
     )
     return broker
 

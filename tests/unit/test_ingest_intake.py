@@ -87,6 +87,24 @@ async def test_kafka_unavailable_reaches_the_caller_and_counts_as_rejected() -> 
     assert registry.get_sample_value("civicpulse_ingest_events_rejected_total", labels) == 1
 
 
+async def test_kafka_refusals_are_logged_when_they_start_and_when_they_end_with_the_cause(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    refusing = intake(FakeSink(failures=3), CollectorRegistry())
+    with caplog.at_level("INFO", logger="services.ingest.intake"):
+        for _ in range(3):
+            with pytest.raises(KafkaUnavailable):
+                await refusing.accept([event()], caller="portal-a", intake="http")
+        await refusing.accept([event()], caller="portal-a", intake="http")
+        await refusing.accept([event()], caller="portal-a", intake="http")
+    lines = [(r.levelname, r.getMessage(), getattr(r, "error", None), getattr(r, "refused_batches", None))
+             for r in caplog.records]  # fmt: skip
+    assert lines == [
+        ("WARNING", "Kafka refused a batch; answering 503 until it acknowledges again", "broker down", None),
+        ("INFO", "Kafka acknowledges again", None, 3),
+    ]
+
+
 def record(
     value: bytes | None, offset: int, *, key: bytes | None = b"D-1", headers: Any = ()
 ) -> ConsumerRecord[Any, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Sequence
@@ -24,7 +25,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from bench.catch_up import decile_rates, steady_rate
-from bench.infra import Infrastructure, RunScope
+from bench.infra import RESULTS, Infrastructure, RunScope
 from bench.peers.venv import peer_python
 from bench.procfs import cpu_seconds, peak_rss_mb
 from services.metrics.core.counters import INDEX, aggregate
@@ -119,6 +120,10 @@ async def run_quix_peer(
             check = compare(expected, await _written(connection))
         finally:
             await connection.close()
+        if not check["match"]:  # the servers' home goes at the end of the run: keep what the peer said
+            kept = RESULTS / "quix-differ.log"
+            shutil.copyfile(logs / "quix.log", kept)
+            console.print(f"[yellow]the peer's counts differ from the ground truth; its log: {kept}[/]")
     finally:
         await _drop_database(infra, name)
         await _drop_internal_topics(scope.bootstrap, group)

@@ -15,7 +15,7 @@ import asyncpg
 from services.metrics import queries, store, units
 from services.metrics.board import SnapshotBoard
 from services.metrics.core.kpis import KpiDefinition
-from services.metrics.core.snapshot_tree import SnapshotTree
+from services.metrics.core.snapshot_tree import Moved, SnapshotTree
 from services.metrics.core.windows import all_windows
 from services.metrics.settings import MetricsSettings
 from services.metrics.telemetry import PipelineMetrics
@@ -74,8 +74,8 @@ class SnapshotRefresher:
         self._tree: SnapshotTree | None = None
         self._served: SnapshotTree | None = None
         """The tree the board serves (as a round reads, `_tree` is None until it has been applied)."""
-        self._unpublished: set[tuple[str, str]] = set()
-        """(window, scope) pairs whose snapshots moved since they were last published."""
+        self._unpublished: Moved = {}
+        """(window, scope) pairs whose snapshots moved since they were last published, with those KPIs."""
 
     @property
     def is_leader(self) -> bool:
@@ -132,7 +132,7 @@ class SnapshotRefresher:
                 continue
             try:
                 async with self._pool.acquire() as connection:
-                    await self._publish(connection)
+                    await self._publish(connection, share=self._settings.metrics_snapshot_publish_share)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning("writing snapshots failed; will write all", exc_info=True)
                 self._next_full = 0.0
@@ -206,22 +206,31 @@ class SnapshotRefresher:
         self._metrics.snapshot_scopes.observe(len(moved))
         if full:
             self._unpublished.clear()
-        self._unpublished |= moved
+        unpublished = self._unpublished
+        for pair, kpis in moved.items():
+            unpublished[pair] = unpublished.get(pair, 0) | kpis
 
-    async def _publish(self, connection: Any) -> None:
-        """The table and the topic get the current snapshot of each scope that moved since the last time."""
+    async def _publish(self, connection: Any, *, share: float = 1.0) -> None:
+        """The table and the topic get the current snapshots that moved since the last time.
+
+        With a `share` below 1, each slice is followed by a pause, so publishing takes at most that share of the
+        time (it counts the slice's waits for PostgreSQL and Kafka too): counting and the rounds that serve
+        /v1/kpis keep the rest when every scope moved (the hour turned, a leader started, at national scale)."""
         tree = self._served
         if tree is None:
             return
-        moved, self._unpublished = list(self._unpublished), set()
+        moved, self._unpublished = list(self._unpublished.items()), {}
         # In slices, each built on the loop (the tree lives there), then written and sent: no single step holds
         # the loop for long, even when every scope moved (after the hour turns, at national scale).
         try:
             for i in range(0, len(moved), PUBLISH_CHUNK):
-                published = tree.snapshots_of(moved[i : i + PUBLISH_CHUNK], keep=False)
+                started = time.perf_counter()
+                published = tree.moved_snapshots(dict(moved[i : i + PUBLISH_CHUNK]))
                 await store.write_snapshots(connection, published)
                 records = await asyncio.to_thread(snapshot_records, published, topic=self._settings.topic_snapshots)
                 await self._producer.send_all(records)
+                if share < 1.0 and i + PUBLISH_CHUNK < len(moved):
+                    await asyncio.sleep((time.perf_counter() - started) * (1.0 - share) / share)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             raise
         except Exception:  # Kafka down: the table is current; republish everything once it is back

@@ -171,7 +171,27 @@ def test_a_round_builds_only_the_scopes_above_what_changed() -> None:
     # P.C1's own row plus its alias's; the province adds P.C1 and the alias (Q.C is another province).
     rate = by_scope[("online_submission_rate", "30d", "P")]
     assert rate.denominator == own[WindowName.D30]["P.C1"][received] + 1
-    assert by_scope[(USAGE_RATE, "30d", "P")].denominator == 0
+    assert USAGE_RATE not in {s.kpi for s in out}  # counts moved, the online use did not
+
+
+def test_a_round_moves_only_the_kpis_reading_the_counters_it_changed() -> None:
+    tree = SnapshotTree(units=UNITS, ancestors=ANCESTORS, definitions=DEFAULT_KPIS)
+    bounds = all_windows(now=NOW)
+    tree.apply(TreeRead({w: rows(2, ["P.C1"]) for w in WindowName}, ALL, [], [], {}, None), bounds, now=NOW)
+    rating = [0] * len(COUNTERS)
+    rating[COUNTERS.index("rated")] = rating[COUNTERS.index("rated_satisfied")] = 1
+    moved = tree.apply(TreeRead({}, frozenset(), [("P.C1", NOW.replace(minute=0), rating)], [], {}, frozenset()),
+                       bounds, now=NOW)  # fmt: skip
+    out = tree.moved_snapshots(moved)
+    assert {(s.kpi, s.window, s.unit_code) for s in out} == {
+        ("satisfaction_rate", w.value, c) for w in WindowName for c in ("P.C1", "P")
+    }
+    assert tree.snapshot("satisfaction_rate", "30d", "P") in out
+    # An online use moves the usage rate of the scopes offering that procedure, and nothing else.
+    usage = {"P.C1": (frozenset({"A"}), {}), "P": (frozenset({"A"}), {})}
+    tree.apply(TreeRead({}, frozenset(), [], [], usage, frozenset(usage)), bounds, now=NOW)
+    moved = tree.apply(TreeRead({}, frozenset(), [], [("P.C1", "A", NOW)], {}, frozenset()), bounds, now=NOW)
+    assert {(s.kpi, s.unit_code) for s in tree.moved_snapshots(moved)} == {(USAGE_RATE, "P.C1"), (USAGE_RATE, "P")}
 
 
 def test_a_board_serving_the_tree_shows_what_a_loaded_board_shows() -> None:

@@ -42,6 +42,12 @@ class KpiDefinition(BaseModel):
         return sum(sign * row[i] for i, sign in numerator), sum(sign * row[i] for i, sign in denominator)
 
     @cached_property
+    def counter_indices(self) -> frozenset[int]:
+        """The `COUNTERS` indices it reads (none for the usage rate)."""
+        numerator, denominator = self._compiled
+        return frozenset(i for i, _ in (*numerator, *denominator))
+
+    @cached_property
     def _compiled(self) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
         def compile_terms(terms: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
             return tuple((COUNTERS.index(t.lstrip("-")), -1 if t.startswith("-") else 1) for t in terms)

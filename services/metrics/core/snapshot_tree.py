@@ -5,6 +5,10 @@ windows holding its hour and to the scopes above its unit, and re-reads the usag
 moved; snapshots are built from the totals when read. So a round costs what changed, not the tree. A window whose
 bounds moved (the hour turned) is read again whole, since then every scope's figures and bounds move; so is
 everything when the tree changes.
+
+A round also says which KPIs of a scope may have moved: those reading a counter its additions changed (the usage
+rate: when its online use or catalogue moved; every KPI: when its window was read whole). Publishing sends those
+alone, so a scope that gained one rating sends its satisfaction rate, not its twelve KPIs.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ Usage = tuple[frozenset[str], dict[str, datetime]]
 one object: the reader shares them, communes offer the same)."""
 UsageDelta = tuple[str, str, datetime]
 """A (unit code, procedure) pair's newest online use, as a batch moved it."""
+Moved = dict[tuple[str, str], int]
+"""(window, scope) → the KPIs that may have moved there: bit i for the tree's `definitions[i]`."""
 
 
 @dataclass(slots=True)
@@ -79,9 +85,21 @@ class SnapshotTree:
     _built: dict[tuple[str, str], dict[str, KpiSnapshot]] = field(default_factory=dict)
     """(window, scope) → KPI → its snapshot, as built when read (dropped when the pair moves)."""
     _by_name: dict[str, KpiDefinition] = field(init=False)
+    _every: int = field(init=False)
+    """Every KPI's bit."""
+    _usage: int = field(init=False)
+    """The usage rate's bit."""
+    _reads: list[int] = field(init=False)
+    """Per KPI: the counters it reads, a bit per `COUNTERS` index."""
+    _moved_by: dict[int, int] = field(init=False)
+    """Counters that changed (bits) → the KPIs reading any of them (bits), as met."""
 
     def __post_init__(self) -> None:
         self._by_name = {d.name: d for d in self.definitions}
+        self._every = (1 << len(self.definitions)) - 1
+        self._usage = sum(1 << i for i, d in enumerate(self.definitions) if d.name == USAGE_RATE)
+        self._reads = [sum(1 << c for c in d.counter_indices) for d in self.definitions]
+        self._moved_by = {}
 
     def stale(self, bounds: Iterable[WindowBounds]) -> list[WindowBounds]:
         """The windows to read whole: never read, or their bounds moved since."""
@@ -91,10 +109,10 @@ class SnapshotTree:
         """Every scope whose figures include one of these codes."""
         return {scope for code in codes for scope in self.ancestors.get(code, (code,))}
 
-    def apply(self, read: TreeRead, bounds: Sequence[WindowBounds], *, now: datetime) -> set[tuple[str, str]]:
-        """Take a round's read; the (window, scope) pairs whose snapshots may have moved."""
+    def apply(self, read: TreeRead, bounds: Sequence[WindowBounds], *, now: datetime) -> Moved:
+        """Take a round's read; the (window, scope) pairs whose snapshots may have moved, with those KPIs."""
         usage_scopes = self._take_usage(read)
-        moved: set[tuple[str, str]] = set()
+        moved: Moved = {}
         partial = []
         for window in bounds:
             if window.name in read.whole or window.name not in self._windows:
@@ -102,25 +120,37 @@ class SnapshotTree:
                 self._windows[window.name] = _Window(window, roll_up(totals, self.ancestors))
                 for pair in [pair for pair in self._built if pair[0] == window.name.value]:
                     del self._built[pair]
-                moved.update((window.name.value, code) for code in self.scopes(window.name.value))
+                moved.update(((window.name.value, code), self._every) for code in self.scopes(window.name.value))
             else:
                 partial.append(self._windows[window.name])
         counted = self._add(partial, read.deltas)
         for held in partial:
             name = held.bounds.name.value
-            scopes = counted.get(name, set())
-            for code in scopes:
+            scopes = counted.get(name, {})
+            for code, counters in scopes.items():
                 self._built.pop((name, code), None)
-            for code in usage_scopes - scopes:
-                if (built := self._built.get((name, code))) is not None:
+                if kpis := self._kpis_reading(counters):
+                    moved[name, code] = moved.get((name, code), 0) | kpis
+            for code in usage_scopes:
+                if code not in scopes and (built := self._built.get((name, code))) is not None:
                     built.pop(USAGE_RATE, None)
-            moved.update((name, code) for code in scopes | usage_scopes)
+                moved[name, code] = moved.get((name, code), 0) | self._usage
         self.as_of = now
         return moved
 
     def advance(self, read: TreeRead, bounds: Sequence[WindowBounds], *, now: datetime) -> list[KpiSnapshot]:
-        """`apply`, then the snapshots of every scope it may have moved."""
-        return self.snapshots_of(self.apply(read, bounds, now=now))
+        """`apply`, then the snapshots it may have moved."""
+        return self.moved_snapshots(self.apply(read, bounds, now=now), keep=True)
+
+    def moved_snapshots(self, moved: Moved, *, keep: bool = False) -> list[KpiSnapshot]:
+        """The snapshots of these scopes' KPIs that may have moved (see `snapshots_of` for `keep`)."""
+        definitions = list(enumerate(self.definitions))
+        return [
+            built
+            for (window, code), kpis in moved.items()
+            for i, definition in definitions
+            if kpis >> i & 1 and (built := self.snapshot(definition.name, window, code, keep=keep)) is not None
+        ]
 
     def snapshots_of(self, moved: Iterable[tuple[str, str]], *, keep: bool = True) -> list[KpiSnapshot]:
         """The snapshots of these (window, scope) pairs, every KPI (a scope no longer shown gives none); without
@@ -189,9 +219,18 @@ class SnapshotTree:
                     moved.add(scope)
         return moved
 
-    def _add(self, windows: Sequence[_Window], deltas: Iterable[Delta]) -> dict[str, set[str]]:
+    def _kpis_reading(self, counters: int) -> int:
+        """The KPIs (bits) reading any of these counters (bits); every KPI of a scope that just appeared."""
+        kpis = self._moved_by.get(counters)
+        if kpis is None:
+            kpis = sum(1 << i for i, reads in enumerate(self._reads) if reads & counters)
+            self._moved_by[counters] = kpis = self._every if counters & _APPEARED else kpis
+        return kpis
+
+    def _add(self, windows: Sequence[_Window], deltas: Iterable[Delta]) -> dict[str, dict[str, int]]:
         """Add each delta to the windows holding its hour, at its code and the scopes above it; per window, the
-        scopes that moved. Deltas are summed per code and set of windows first, then rolled up once per set."""
+        scopes that moved and the counters (bits) that did there. Deltas are summed per code and set of windows
+        first, then rolled up once per set."""
         grouped: dict[tuple[int, ...], dict[str, list[int]]] = {}
         for code, bucket, values in deltas:
             holding = tuple(i for i, w in enumerate(windows) if w.bounds.first_bucket <= bucket <= w.bounds.last_bucket)
@@ -200,22 +239,31 @@ class SnapshotTree:
             summed = grouped.setdefault(holding, {})
             held = summed.get(code)
             summed[code] = list(values) if held is None else [a + b for a, b in zip(held, values, strict=True)]
-        moved: dict[str, set[str]] = {}
+        moved: dict[str, dict[str, int]] = {}
         for holding, summed in grouped.items():
             nonzero = {code: delta for code, delta in summed.items() if any(delta)}
             rolled = roll_up(nonzero, self.ancestors)
+            counters: dict[str, int] = {}  # an ancestor's: what moved below it (a sum netting to 0 moves it too)
+            for code, delta in nonzero.items():
+                bits = sum(1 << i for i, value in enumerate(delta) if value)
+                for scope in self.ancestors.get(code, (code,)):
+                    counters[scope] = counters.get(scope, 0) | bits
             for i in holding:
                 window = windows[i]
+                at = moved.setdefault(window.bounds.name.value, {})
                 for scope, delta in rolled.items():
                     row = window.rolled.get(scope)
+                    bits = counters[scope] if row is not None or scope in self.units else _APPEARED
                     row = delta if row is None else [a + b for a, b in zip(row, delta, strict=True)]
                     if scope not in self.units and not any(row):
                         window.rolled.pop(scope, None)  # a code the tree lacks shows only while it has counts
                     else:
                         window.rolled[scope] = row
-                moved.setdefault(window.bounds.name.value, set()).update(rolled)
+                    at[scope] = at.get(scope, 0) | bits
         return moved
 
 
 _ZERO = (0,) * len(COUNTERS)
+_APPEARED = 1 << len(COUNTERS)
+"""Beside the counter bits: a code the tree lacks that has counts again, so every KPI of it shows."""
 _WINDOW_VALUES = frozenset(w.value for w in WindowName)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -41,6 +43,11 @@ def snapshot_records(snapshots: Sequence[KpiSnapshot], *, topic: str) -> list[Ou
     return [OutgoingRecord(topic, s.key, snapshot_adapter.dump_json(s), SNAPSHOT_HEADERS) for s in snapshots]
 
 
+def _digests(files: Sequence[Path | None]) -> tuple[bytes | None, ...]:
+    """Each file's SHA-256 (None for a shipped sample, which changes only with the code)."""
+    return tuple(None if path is None else hashlib.sha256(path.read_bytes()).digest() for path in files)
+
+
 class SnapshotRefresher:
     """Background task: snapshots on change and on a timer, retention, reference-data refresh."""
 
@@ -64,6 +71,8 @@ class SnapshotRefresher:
         self._clock = clock
         self._dirty = asyncio.Event()
         self._refdata_due = True
+        self._refdata_synced: tuple[bytes | None, ...] | None = None
+        """The digests of the reference files this leader last synced (None: not yet, or not as leader)."""
         self._leader_connection: Any = None
         self._next_full = 0.0
         self._next_prune = 0.0
@@ -165,11 +174,11 @@ class SnapshotRefresher:
             return
         connection = self._leader_connection
         if self._refdata_due or monotonic >= self._next_refdata:
-            await self._sync_reference_data(connection)
-            self._board.units = await units.unit_directory(connection)
+            if await self._sync_reference_data(connection, force=self._refdata_due):
+                self._board.units = await units.unit_directory(connection)
+                self._tree = None  # units, levels, aliases or the catalogue may have changed: read everything again
+                self._dirty.set()  # a unit or alias the tree gained rolls its counts up now, not at the next full run
             self._next_refdata = monotonic + self._settings.metrics_refdata_refresh_s
-            self._tree = None  # units, levels, aliases or the catalogue may have changed: read everything again
-            self._dirty.set()  # a unit or alias the tree gained rolls its counts up now, not at the next full run
         full = monotonic >= self._next_full
         # Every tick looks: the marks show any replica's counts, and windows move when the hour turns.
         self._dirty.clear()
@@ -242,17 +251,26 @@ class SnapshotRefresher:
         self._board.source_activity = {r["source"]: r["last_occurred_at"] for r in rows}
         self._board.unknown_units, self._board.unknown_units_total = await units.unknown_units(connection)
 
-    async def _sync_reference_data(self, connection: Any) -> None:
+    async def _sync_reference_data(self, connection: Any, *, force: bool) -> bool:
+        """Sync the reference files into the tables, off the event loop; False if nothing was synced.
+
+        Unless `force`d (start, SIGHUP), files with the digests last synced are left alone: at national scale
+        parsing them takes seconds, and a sync makes the tree be read again and every snapshot republished.
+        """
         self._refdata_due = False
+        files = (self._settings.units_file, self._settings.procedures_file)
         try:
-            data = load_reference_data(
-                units_file=self._settings.units_file, procedures_file=self._settings.procedures_file
-            )
+            digests = await asyncio.to_thread(_digests, files)
+            if not force and digests == self._refdata_synced:
+                return False
+            data = await asyncio.to_thread(load_reference_data, units_file=files[0], procedures_file=files[1])
         except (OSError, ValueError):
             log.exception("reference data unreadable; keeping the previous version")
-            return
+            return False
         await sync_reference_data(connection, data)
+        self._refdata_synced = digests
         log.info("reference data synced", extra={"units": len(data.tree)})
+        return True
 
     async def _prune(self, connection: Any) -> None:
         now = self._clock()
@@ -283,6 +301,7 @@ class SnapshotRefresher:
     async def _drop_leadership(self) -> None:
         connection, self._leader_connection = self._leader_connection, None
         self._tree, self._served, self._follower_since = None, None, None  # as a follower, start from the table
+        self._refdata_synced = None  # another leader may sync other files meanwhile
         if connection is not None:
             # Closing (not just releasing) the session frees the advisory lock even if unlock can't be sent.
             with contextlib.suppress(Exception):

@@ -57,7 +57,10 @@ class MetricsSettings(ServiceSettings, PostgresSettings, HttpSettings, Reference
     )
     metrics_prune_interval_s: float = Field(default=3600.0, gt=0, description="How often retention is enforced.")
     metrics_refdata_refresh_s: float = Field(
-        default=300.0, gt=0, description="How often the reference files are re-read (also on SIGHUP)."
+        default=300.0,
+        gt=0,
+        description="How often the reference files are checked: files whose SHA-256 changed since "
+        "the last sync are re-read and synced (SIGHUP: at once, changed or not).",
     )
     metrics_levels: list[str] = Field(
         default=["province", "department", "commune"],

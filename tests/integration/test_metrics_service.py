@@ -8,8 +8,11 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -17,6 +20,7 @@ from aiokafka import AIOKafkaConsumer
 from services.metrics.main import create_app
 from services.metrics.settings import MetricsSettings
 from shared.refdata import UnitLevel, load_reference_data
+from shared.refdata.loader import SAMPLE_PROCEDURES, SAMPLE_UNITS
 from shared.settings import KafkaSettings, TopicSettings
 from shared.snapshots import KpiSnapshot, snapshot_adapter
 from tests.support.factories import received
@@ -118,3 +122,37 @@ async def test_counted_events_are_served_published_and_the_service_is_ready(
         }
     records = await published_snapshots(kafka_settings, settings.topic_snapshots)
     assert {s.scope for _, s, _ in records} == served_scopes  # the first (full) refresh published every one
+
+
+async def test_reference_files_are_synced_again_only_once_they_change(
+    settings: MetricsSettings, pg_dsn: str, tmp_path: Path
+) -> None:
+    """At national scale a sync costs seconds of parsing, a tree read again and every snapshot republished: the
+    periodic re-read skips files whose digests it last synced."""
+    units_file, procedures_file = tmp_path / "units.yaml", tmp_path / "procedures.csv"
+    units_file.write_text((resources.files("shared.refdata") / SAMPLE_UNITS).read_text("utf-8"), "utf-8")
+    procedures_file.write_text((resources.files("shared.refdata") / SAMPLE_PROCEDURES).read_text("utf-8"), "utf-8")
+    commune, _ = commune_and_its_province()
+    name = load_reference_data().tree.units[commune].name
+    watched = settings.model_copy(update={"units_file": units_file, "procedures_file": procedures_file,
+                                          "metrics_refdata_refresh_s": 0.2})  # fmt: skip
+    connection = await asyncpg.connect(pg_dsn)
+
+    async def commune_name() -> str | None:
+        return await connection.fetchval("SELECT name FROM units WHERE code = $1", commune)
+
+    try:
+        async with serving(watched):
+            await eventually(lambda: _equals(commune_name(), name), within=30, what="the files synced at start")
+            await connection.execute("UPDATE units SET name = 'edited in the table' WHERE code = $1", commune)
+            await asyncio.sleep(2.0)  # ten re-reads of unchanged files
+            assert await commune_name() == "edited in the table"
+            units_file.write_text(units_file.read_text("utf-8").replace(name, f"{name} (renamed)", 1), "utf-8")
+            await eventually(lambda: _equals(commune_name(), f"{name} (renamed)"), within=30,
+                             what="the changed file synced")  # fmt: skip
+    finally:
+        await connection.close()
+
+
+async def _equals(value: Awaitable[Any], expected: Any) -> bool:
+    return await value == expected

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 SNAPSHOT_HEADERS = (("content-type", b"application/json"),)
 FLUSH_TIMEOUT_S = 5.0
 PUBLISH_CHUNK = 400
-"""Scopes (each: every KPI) built, written and sent at a time while publishing."""
+"""(window, scope) pairs built, written and sent at a time while publishing (a unit's windows stay together)."""
 
 
 def utc_now() -> datetime:
@@ -41,6 +41,22 @@ def utc_now() -> datetime:
 def snapshot_records(snapshots: Sequence[KpiSnapshot], *, topic: str) -> list[OutgoingRecord]:
     """Snapshots as records keyed by scope (`kpi|window|unit_code`), so each scope stays in order."""
     return [OutgoingRecord(topic, s.key, snapshot_adapter.dump_json(s), SNAPSHOT_HEADERS) for s in snapshots]
+
+
+def unit_slices(moved: Moved, *, size: int = PUBLISH_CHUNK) -> list[Moved]:
+    """The moved pairs in slices of about `size`, a unit's windows always in one slice: an alert rule comparing two
+    windows of a unit (a slip against its baseline) never sees one published and the other not yet."""
+    slices: list[Moved] = []
+    current: Moved = {}
+    last = None
+    for (window, code), kpis in sorted(moved.items(), key=lambda item: (item[0][1], item[0][0])):
+        if len(current) >= size and code != last:
+            slices.append(current)
+            current = {}
+        current[window, code], last = kpis, code
+    if current:
+        slices.append(current)
+    return slices
 
 
 def _digests(files: Sequence[Path | None]) -> tuple[bytes | None, ...]:
@@ -228,17 +244,17 @@ class SnapshotRefresher:
         tree = self._served
         if tree is None:
             return
-        moved, self._unpublished = list(self._unpublished.items()), {}
+        slices, self._unpublished = unit_slices(self._unpublished), {}
         # In slices, each built on the loop (the tree lives there), then written and sent: no single step holds
         # the loop for long, even when every scope moved (after the hour turns, at national scale).
         try:
-            for i in range(0, len(moved), PUBLISH_CHUNK):
+            for i, chunk in enumerate(slices):
                 started = time.perf_counter()
-                published = tree.moved_snapshots(dict(moved[i : i + PUBLISH_CHUNK]))
+                published = tree.moved_snapshots(chunk)
                 await store.write_snapshots(connection, published)
                 records = await asyncio.to_thread(snapshot_records, published, topic=self._settings.topic_snapshots)
                 await self._producer.send_all(records)
-                if share < 1.0 and i + PUBLISH_CHUNK < len(moved):
+                if share < 1.0 and i + 1 < len(slices):
                     await asyncio.sleep((time.perf_counter() - started) * (1.0 - share) / share)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
             raise

@@ -52,6 +52,18 @@ def kafka_node(servers_dir: Path) -> Iterator[KafkaNode | None]:
     node.stop()
 
 
+@pytest.fixture
+def own_kafka(tmp_path: Path) -> Iterator[KafkaNode]:
+    """A broker of the test alone, so stopping it does not disturb the session's."""
+    node = KafkaNode(
+        home=tmp_path / "kafka", port=free_port(), controller_port=free_port(),
+        jar_cache=REPO_ROOT / ".civicpulse" / "kafka-jars", heap="384m",
+    )  # fmt: skip
+    node.start()
+    yield node
+    node.stop()
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(kafka_node: KafkaNode | None) -> str:
     """Bootstrap servers of the session's broker."""

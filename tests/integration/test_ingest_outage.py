@@ -7,10 +7,9 @@ import json
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,25 +17,12 @@ from fastapi import FastAPI
 
 from services.ingest.main import create_app
 from services.ingest.settings import IngestSettings
-from shared.devstack.kafka import REPO_ROOT, KafkaNode
-from shared.devstack.processes import free_port
+from shared.devstack.kafka import KafkaNode
 from shared.settings import TopicSettings
 from shared.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 AUTH = {"Authorization": "Bearer demo-token"}
-
-
-@pytest.fixture
-def own_kafka(tmp_path: Path) -> Iterator[KafkaNode]:
-    """A broker of this test alone, so stopping it does not disturb the session's."""
-    node = KafkaNode(
-        home=tmp_path / "kafka", port=free_port(), controller_port=free_port(),
-        jar_cache=REPO_ROOT / ".civicpulse" / "kafka-jars", heap="384m",
-    )  # fmt: skip
-    node.start()
-    yield node
-    node.stop()
 
 
 @asynccontextmanager

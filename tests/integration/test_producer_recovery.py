@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from prometheus_client import CollectorRegistry
 
-from shared.devstack.kafka import REPO_ROOT, KafkaNode
-from shared.devstack.processes import free_port
+from shared.devstack.kafka import KafkaNode
 from shared.kafka import create_broker
 from shared.producer import KafkaUnavailable, OutgoingRecord, RecordProducer, TopicPartitions
 from shared.settings import KafkaSettings
@@ -30,18 +27,6 @@ TOPIC = "recovery"
 SENDERS = 4
 STEADY = 40
 """Consecutive acknowledged sends after the restart that count as recovered."""
-
-
-@pytest.fixture
-def own_kafka(tmp_path: Path) -> Iterator[KafkaNode]:
-    """A broker of this test alone, so stopping it does not disturb the session's."""
-    node = KafkaNode(
-        home=tmp_path / "kafka", port=free_port(), controller_port=free_port(),
-        jar_cache=REPO_ROOT / ".civicpulse" / "kafka-jars", heap="384m",
-    )  # fmt: skip
-    node.start()
-    yield node
-    node.stop()
 
 
 class Senders:

@@ -155,12 +155,7 @@ class SnapshotTree:
     def snapshots_of(self, moved: Iterable[tuple[str, str]], *, keep: bool = True) -> list[KpiSnapshot]:
         """The snapshots of these (window, scope) pairs, every KPI (a scope no longer shown gives none); without
         `keep`, those not built yet are not kept (publishing every scope need not hold them all)."""
-        return [
-            built
-            for window, code in moved
-            for definition in self.definitions
-            if (built := self.snapshot(definition.name, window, code, keep=keep)) is not None
-        ]
+        return self.moved_snapshots(dict.fromkeys(moved, self._every), keep=keep)
 
     def scopes(self, window: str) -> list[str]:
         """Every scope a window shows: the units of the tree, and codes it lacks that have counts."""
